@@ -1,0 +1,48 @@
+/**
+ * The application as a Fastify plugin: infrastructure plugins in dependency order (onClose runs
+ * LIFO, so the database registered first is closed last), then the routes.
+ */
+import fp from 'fastify-plugin'
+import formbody from '@fastify/formbody'
+import type { FastifyPluginAsync } from 'fastify'
+import type { Knex } from 'knex'
+import type { Config } from './config.js'
+import configPlugin from '../plugins/config.js'
+import dbPlugin from '../plugins/db.js'
+import secretBoxPlugin from '../plugins/secret-box.js'
+import toolKeysPlugin from '../plugins/tool-keys.js'
+import readinessPlugin from '../plugins/readiness.js'
+import metricsPlugin from '../plugins/metrics.js'
+import { registerErrorHandlers } from './routes/error-handler.js'
+import health from './routes/health.js'
+import jwks from './routes/lti13/jwks.js'
+import admin from './routes/admin/index.js'
+
+export interface AppOptions {
+  config: Config
+  /** Tests pass their own knex (one per test file, already migrated). */
+  knex?: Knex
+}
+
+const app: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {
+  await fastify.register(configPlugin, { config: opts.config })
+  await fastify.register(dbPlugin, opts.knex ? { knex: opts.knex, migrate: false } : {})
+  await fastify.register(secretBoxPlugin)
+  await fastify.register(metricsPlugin)
+  await fastify.register(readinessPlugin)
+  await fastify.register(toolKeysPlugin)
+  // Form bodies are parsed by @fastify/formbody (qs-free, duplicates kept as arrays).
+  await fastify.register(formbody, { bodyLimit: opts.config.REQUEST_BODY_LIMIT })
+
+  registerErrorHandlers(fastify)
+
+  await fastify.register(health)
+  await fastify.register(jwks)
+  if (opts.config.ADMIN_TOKEN) {
+    await fastify.register(admin, { prefix: '/admin/api/v1', token: opts.config.ADMIN_TOKEN })
+  } else {
+    fastify.log.info('ADMIN_TOKEN is not set: the admin API is off')
+  }
+}
+
+export default fp(app, { name: 'lti-provider-app' })

@@ -1,0 +1,179 @@
+/**
+ * The whole environment of the service, read in one place (style.md habit 8).
+ *
+ * One TypeBox schema is both the validator and the type. Boot fails fast with a message naming each
+ * bad variable; nothing else in the code base reads `process.env`.
+ */
+import { readFileSync, existsSync } from 'node:fs'
+import { parse as parseDotenv } from 'dotenv'
+import { Type, type Static } from 'typebox'
+import { Value } from 'typebox/value'
+
+const Bool = (def: boolean, description: string) => Type.Boolean({ default: def, description })
+const Int = (def: number, min: number, description: string, max?: number) =>
+  Type.Integer({ default: def, minimum: min, ...(max === undefined ? {} : { maximum: max }), description })
+const OptString = (description: string, minLength = 1) => Type.Optional(Type.String({ minLength, description }))
+
+export const ConfigSchema = Type.Object({
+  NODE_ENV: Type.Union([Type.Literal('production'), Type.Literal('development'), Type.Literal('test'), Type.Literal('demo')], {
+    default: 'production', description: 'production | development | test | demo; test and demo allow built-in secrets'
+  }),
+  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map(l => Type.Literal(l)), { default: 'info' }),
+
+  PORT: Int(3000, 0, 'listen port', 65535),
+  HOST: Type.String({ default: '127.0.0.1', minLength: 1, description: 'listen address (0.0.0.0 in containers)' }),
+  PUBLIC_URL: Type.String({ default: 'http://localhost:3000', pattern: '^https?://[^/?#]+/?$', description: 'external origin: OAuth 1.0a base strings, redirect and target URIs' }),
+  TRUST_PROXY: Bool(false, 'trust X-Forwarded-* from the reverse proxy (client IP for rate limits and logs)'),
+  REQUEST_BODY_LIMIT: Int(65536, 1024, 'maximum request body in bytes'),
+
+  DATABASE_URL: Type.String({ default: 'sqlite:./data/lti-provider.sqlite', minLength: 1, description: 'sqlite:<file> or mysql://user:pass@host:3306/db' }),
+  DATABASE_POOL_MAX: Int(10, 1, 'MySQL/MariaDB pool size (SQLite always uses one connection)'),
+  DATABASE_MIGRATE_ON_START: Bool(true, 'apply pending migrations when the service starts (knex locks, so instances may race safely)'),
+
+  SECRET_KEY: OptString('encrypts secrets and private keys at rest (at least 32 characters)', 32),
+  ADMIN_TOKEN: OptString('bearer token of the admin API (at least 32 characters); unset = admin API off', 32),
+
+  LMS_URL: Type.Optional(Type.String({ pattern: '^https?://[^?#]+$', description: 'the Open edX LMS base URL' })),
+  LMS_CLIENT_ID: OptString('OAuth2 client id of the LMS service user'),
+  LMS_CLIENT_SECRET: OptString('OAuth2 client secret of the LMS service user'),
+  LMS_SESSION_HANDOFF: Type.Union([Type.Literal('relay'), Type.Literal('token'), Type.Literal('redirect')], { default: 'relay' }),
+  LMS_USER_EMAIL_DOMAIN: Type.String({ default: 'lti.invalid', minLength: 3, description: 'domain of synthetic emails of accounts created without PII' }),
+  LMS_RELAY_CONSUMER_KEY: OptString('LtiConsumer key configured in the LMS for the relay handoff'),
+  LMS_RELAY_CONSUMER_SECRET: OptString('LtiConsumer secret configured in the LMS for the relay handoff'),
+  LMS_TOKEN_LOGIN_PATH: Type.String({ default: '/lti-provider/login', minLength: 1, description: 'LMS path of the companion login endpoint (token handoff)' }),
+  LMS_TIMEOUT_MS: Int(10000, 100, 'timeout of one LMS REST call'),
+
+  KAFKA_BROKERS: OptString('comma-separated bootstrap servers; unset = event consumer off'),
+  KAFKA_GROUP_ID: Type.String({ default: 'lti-provider', minLength: 1 }),
+  KAFKA_CLIENT_ID: Type.String({ default: 'openedx-lti-provider', minLength: 1 }),
+  KAFKA_SSL: Bool(false, 'TLS to the brokers'),
+  KAFKA_SASL_MECHANISM: Type.Optional(Type.Union([Type.Literal('plain'), Type.Literal('scram-sha-256'), Type.Literal('scram-sha-512')])),
+  KAFKA_SASL_USERNAME: OptString('SASL user name'),
+  KAFKA_SASL_PASSWORD: OptString('SASL password'),
+  KAFKA_FROM_BEGINNING: Bool(true, 'a new consumer group starts at the earliest offset (no score change is missed)'),
+  EVENT_BUS_TOPIC_PREFIX: Type.String({ default: '' }),
+  EVENT_BUS_TOPIC: Type.String({ default: 'learning-problem-score-lifecycle', minLength: 1 }),
+  SCHEMA_REGISTRY_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'Confluent Schema Registry; unset = bundled writer schema' })),
+  SCHEMA_REGISTRY_USERNAME: OptString('Schema Registry basic-auth user'),
+  SCHEMA_REGISTRY_PASSWORD: OptString('Schema Registry basic-auth password'),
+
+  LTI_AGGREGATE_SCORE_PASSBACK_DELAY: Int(900, 0, 'seconds before a composite (unit/subsection) score is sent'),
+  LTI11_TIMESTAMP_WINDOW: Int(300, 30, 'default ± seconds accepted for oauth_timestamp', 3600),
+  LTI13_STATE_TTL: Int(600, 30, 'seconds an OIDC login state stays valid', 3600),
+
+  OUTBOUND_ALLOW_LOOPBACK_HTTP: Bool(false, 'allow plain HTTP to loopback platform URLs (tests and the demo only)'),
+  OUTBOUND_TIMEOUT_MS: Int(10000, 100, 'total timeout of one outbound platform call'),
+  OUTBOUND_MAX_BYTES: Int(1048576, 1024, 'maximum response size of one outbound platform call'),
+
+  PASSBACK_MAX_ATTEMPTS: Int(12, 1, 'attempts before a grade passback is marked dead'),
+  PASSBACK_CONCURRENCY_PER_HOST: Int(4, 1, 'parallel deliveries per platform host'),
+  PASSBACK_POLL_INTERVAL_MS: Int(1000, 10, 'how often the outbox worker looks for due jobs'),
+  PASSBACK_LEASE_SECONDS: Int(120, 5, 'a claimed job whose worker died is claimed again after this'),
+
+  KEY_ROTATION_GRACE_SECONDS: Int(86400, 0, 'how long a next key is published before rotation may promote it')
+}, { additionalProperties: true })
+
+export type Config = Static<typeof ConfigSchema> & {
+  /** Derived: the full Kafka topic, Open edX style. */
+  eventBusTopic: string
+  /** Derived: PUBLIC_URL without a trailing slash. */
+  publicOrigin: string
+  /** Derived: SECRET_KEY, or the well-known development secret in test/demo mode. */
+  secretKey: string
+  kafkaBrokers: string[]
+}
+
+export class ConfigError extends Error {
+  readonly problems: string[]
+  constructor (problems: string[]) {
+    super('Invalid configuration:\n' + problems.map(p => '  - ' + p).join('\n'))
+    this.name = 'ConfigError'
+    this.problems = problems
+  }
+}
+
+/** Only for NODE_ENV test/demo: data encrypted with it is not protected. */
+export const INSECURE_DEV_SECRET = 'insecure-development-secret-do-not-use-in-production'
+
+const KNOWN = new Set(Object.keys(ConfigSchema.properties))
+
+/**
+ * Reads the environment. `.env` (or `envFile`) fills only variables that are not already set, as
+ * dotenv does. Unknown variables are ignored: the environment carries many unrelated ones.
+ */
+export function loadConfig (env: NodeJS.ProcessEnv = process.env, options: { envFile?: string | false } = {}): Config {
+  const merged: Record<string, unknown> = {}
+  const file = options.envFile === undefined ? '.env' : options.envFile
+  if (file !== false && existsSync(file)) {
+    Object.assign(merged, parseDotenv(readFileSync(file)))
+  }
+  for (const [k, v] of Object.entries(env)) {
+    if (v !== undefined) merged[k] = v
+  }
+  const raw: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(merged)) {
+    // An empty value means "unset", as in most operators' .env files and compose files.
+    if (KNOWN.has(k) && v !== '') raw[k] = v
+  }
+  const withDefaults = Value.Default(ConfigSchema, raw)
+  const converted = Value.Convert(ConfigSchema, withDefaults) as Record<string, unknown>
+  const problems: string[] = []
+  for (const e of Value.Errors(ConfigSchema, converted)) {
+    const name = e.instancePath.replace(/^\//, '')
+    // Never echo values: they may be secrets.
+    problems.push(`${name || '(root)'}: ${e.message}`)
+  }
+  const cfg = converted as Static<typeof ConfigSchema>
+  problems.push(...crossChecks(cfg))
+  if (problems.length > 0) throw new ConfigError([...new Set(problems)])
+
+  const relaxed = cfg.NODE_ENV === 'test' || cfg.NODE_ENV === 'demo'
+  const prefix = cfg.EVENT_BUS_TOPIC_PREFIX
+  return {
+    ...cfg,
+    eventBusTopic: prefix ? `${prefix}-${cfg.EVENT_BUS_TOPIC}` : cfg.EVENT_BUS_TOPIC,
+    publicOrigin: cfg.PUBLIC_URL.replace(/\/+$/, ''),
+    secretKey: cfg.SECRET_KEY ?? (relaxed ? INSECURE_DEV_SECRET : ''),
+    kafkaBrokers: cfg.KAFKA_BROKERS ? cfg.KAFKA_BROKERS.split(',').map(s => s.trim()).filter(Boolean) : []
+  }
+}
+
+function crossChecks (cfg: Static<typeof ConfigSchema>): string[] {
+  const problems: string[] = []
+  const relaxed = cfg.NODE_ENV === 'test' || cfg.NODE_ENV === 'demo'
+  if (!cfg.SECRET_KEY && !relaxed) {
+    problems.push('SECRET_KEY: required outside NODE_ENV=test/demo (at least 32 random characters, e.g. `openssl rand -base64 48`)')
+  }
+  if (!/^(sqlite:|mysql:\/\/|mariadb:\/\/)/.test(cfg.DATABASE_URL)) {
+    problems.push('DATABASE_URL: unknown scheme; use sqlite:<file> or mysql://user:pass@host:3306/db')
+  }
+  const lms = [cfg.LMS_URL, cfg.LMS_CLIENT_ID, cfg.LMS_CLIENT_SECRET]
+  if (lms.some(Boolean) && !lms.every(Boolean)) {
+    problems.push('LMS_URL, LMS_CLIENT_ID, LMS_CLIENT_SECRET: set all three or none')
+  }
+  if (cfg.LMS_SESSION_HANDOFF === 'relay' && cfg.LMS_URL && !(cfg.LMS_RELAY_CONSUMER_KEY && cfg.LMS_RELAY_CONSUMER_SECRET)) {
+    problems.push('LMS_RELAY_CONSUMER_KEY, LMS_RELAY_CONSUMER_SECRET: required by LMS_SESSION_HANDOFF=relay')
+  }
+  if (cfg.KAFKA_SASL_MECHANISM && !(cfg.KAFKA_SASL_USERNAME && cfg.KAFKA_SASL_PASSWORD)) {
+    problems.push('KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD: required with KAFKA_SASL_MECHANISM')
+  }
+  if (Boolean(cfg.SCHEMA_REGISTRY_USERNAME) !== Boolean(cfg.SCHEMA_REGISTRY_PASSWORD)) {
+    problems.push('SCHEMA_REGISTRY_USERNAME, SCHEMA_REGISTRY_PASSWORD: set both or none')
+  }
+  if (cfg.OUTBOUND_ALLOW_LOOPBACK_HTTP && cfg.NODE_ENV === 'production') {
+    problems.push('OUTBOUND_ALLOW_LOOPBACK_HTTP: only allowed with NODE_ENV=test, demo or development')
+  }
+  try {
+    const u = new URL(cfg.PUBLIC_URL)
+    if (u.pathname !== '/' && u.pathname !== '') problems.push('PUBLIC_URL: must be an origin without a path')
+  } catch {
+    problems.push('PUBLIC_URL: not a URL')
+  }
+  return problems
+}
+
+/** Values that must never appear in logs, for the logger's redaction and for tests. */
+export function secretValues (cfg: Config): string[] {
+  return [cfg.SECRET_KEY, cfg.ADMIN_TOKEN, cfg.LMS_CLIENT_SECRET, cfg.LMS_RELAY_CONSUMER_SECRET,
+    cfg.KAFKA_SASL_PASSWORD, cfg.SCHEMA_REGISTRY_PASSWORD].filter((v): v is string => Boolean(v))
+}

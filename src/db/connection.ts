@@ -1,0 +1,111 @@
+/**
+ * Builds the knex instance from DATABASE_URL: SQLite (better-sqlite3) for one node and the demo,
+ * MySQL 8 / MariaDB 10.6+ (mysql2) in production.
+ */
+import { mkdirSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import knexFactory, { type Knex } from 'knex'
+
+export type Dialect = 'sqlite' | 'mysql'
+
+export interface DatabaseOptions {
+  url: string
+  poolMax?: number
+}
+
+export class DatabaseUrlError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'DatabaseUrlError'
+  }
+}
+
+export function dialectOf (url: string): Dialect {
+  if (url.startsWith('sqlite:')) return 'sqlite'
+  if (url.startsWith('mysql://') || url.startsWith('mariadb://')) return 'mysql'
+  throw new DatabaseUrlError('DATABASE_URL: unknown scheme; use sqlite:<file> or mysql://user:pass@host:3306/db')
+}
+
+export function createKnex (options: DatabaseOptions): Knex {
+  const dialect = dialectOf(options.url)
+  if (dialect === 'sqlite') return createSqlite(options.url)
+  return createMysql(options.url, options.poolMax ?? 10)
+}
+
+function createSqlite (url: string): Knex {
+  const target = url.slice('sqlite:'.length)
+  if (!target) throw new DatabaseUrlError('DATABASE_URL: sqlite: needs a file name, e.g. sqlite:./data/lti-provider.sqlite')
+  const memory = target === ':memory:'
+  const filename = memory ? ':memory:' : resolve(target)
+  if (!memory) mkdirSync(dirname(filename), { recursive: true })
+  return knexFactory({
+    client: 'better-sqlite3',
+    connection: { filename },
+    useNullAsDefault: true,
+    pool: {
+      // One connection: SQLite has one writer anyway, and transactions must not interleave.
+      min: 1,
+      max: 1,
+      afterCreate (conn: { pragma: (s: string) => unknown }, done: (err: Error | null, conn: unknown) => void) {
+        try {
+          if (!memory) conn.pragma('journal_mode = WAL')
+          conn.pragma('foreign_keys = ON')
+          conn.pragma('busy_timeout = 5000')
+          conn.pragma('synchronous = NORMAL')
+          done(null, conn)
+        } catch (err) {
+          done(err as Error, conn)
+        }
+      }
+    }
+  })
+}
+
+function createMysql (url: string, poolMax: number): Knex {
+  let parsed: URL
+  try {
+    parsed = new URL(url.replace(/^mariadb:/, 'mysql:'))
+  } catch {
+    throw new DatabaseUrlError('DATABASE_URL: not a valid mysql:// URL')
+  }
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''))
+  if (!database) throw new DatabaseUrlError('DATABASE_URL: mysql:// URL needs a database name')
+  const socketPath = parsed.searchParams.get('socketPath') ?? undefined
+  return knexFactory({
+    client: 'mysql2',
+    connection: {
+      host: parsed.hostname || 'localhost',
+      port: parsed.port ? Number(parsed.port) : 3306,
+      user: decodeURIComponent(parsed.username),
+      password: decodeURIComponent(parsed.password),
+      database,
+      ...(socketPath ? { socketPath } : {}),
+      charset: 'utf8mb4',
+      timezone: 'Z',
+      supportBigNumbers: true,
+      bigNumberStrings: false,
+      connectTimeout: 10000
+    },
+    pool: {
+      min: 0,
+      max: poolMax,
+      afterCreate (conn: { query: (sql: string, cb: (err: Error | null) => void) => void }, done: (err: Error | null, conn: unknown) => void) {
+        // Strict mode: truncation and bad values are errors, not warnings (as knex's own test setup).
+        conn.query("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION', time_zone = '+00:00'", err => done(err, conn))
+      }
+    },
+    acquireConnectionTimeout: 10000
+  })
+}
+
+export function knexDialect (knex: Knex): Dialect {
+  const client = String(knex.client.config.client)
+  return client === 'mysql2' || client === 'mysql' ? 'mysql' : 'sqlite'
+}
+
+/** True for a unique-key violation on either database (the insert-or-fail idiom). */
+export function isUniqueViolation (err: unknown): boolean {
+  const e = err as { code?: string, errno?: number } | null
+  if (!e) return false
+  return e.code === 'ER_DUP_ENTRY' || e.errno === 1062 || e.code === 'SQLITE_CONSTRAINT_UNIQUE' || e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+}
