@@ -1,0 +1,13 @@
+// Public surface of the framework-free event decoding; the kafkajs consumer imports from here.
+export * from './event-type.js'
+export * from './open-edx-headers.js'
+export * from './confluent-frame.js'
+export * from './event-key.js'
+export * from './python-isoformat.js'
+export * from './weighted-score-changed.js'
+export * from './registry-fetch.js'
+export * from './schema-registry-client.js'
+export * from './weighted-score-decoder.js'
+export * from './weighted-score-encoder.js'
+export { bundledSchemaText, weightedScoreSchema, weightedScoreType } from './bundled-schema.js'
+export * from '../errors.js'

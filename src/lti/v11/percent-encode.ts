@@ -1,0 +1,15 @@
+/**
+ * RFC 5849 §3.6 / RFC 3986 percent-encoding: UTF-8 bytes, everything but `A-Z a-z 0-9 - . _ ~`
+ * escaped with upper-case hex. `encodeURIComponent` leaves `! ' ( ) *` alone, so those five are
+ * escaped afterwards; a space is `%20`, never `+`.
+ *
+ * Throws `URIError` on a lone surrogate (not representable in UTF-8): callers turn that into
+ * their own coded error, because no consumer can have signed such a value.
+ */
+export function percentEncode (value: string): string {
+  return encodeURIComponent(value).replace(/[!'()*]/g, escapeReserved)
+}
+
+function escapeReserved (char: string): string {
+  return '%' + char.charCodeAt(0).toString(16).toUpperCase()
+}
