@@ -1,7 +1,9 @@
 import type { Knex } from 'knex'
+import { caseSensitive } from '../src/db/migration-helpers.js'
 
 export async function up (knex: Knex): Promise<void> {
   await knex.schema.createTable('lti13_registrations', t => {
+    caseSensitive(knex, t)
     t.increments('id').primary()
     t.string('name', 255).notNullable()
     t.string('issuer', 255).notNullable()

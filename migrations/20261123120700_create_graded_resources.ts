@@ -1,7 +1,9 @@
 import type { Knex } from 'knex'
+import { caseSensitive } from '../src/db/migration-helpers.js'
 
 export async function up (knex: Knex): Promise<void> {
   await knex.schema.createTable('graded_resources', t => {
+    caseSensitive(knex, t)
     t.increments('id').primary()
     t.integer('profile_id').unsigned().notNullable()
       .references('id').inTable('lti_profiles').onDelete('CASCADE')

@@ -1,7 +1,9 @@
 import type { Knex } from 'knex'
+import { caseSensitive } from '../src/db/migration-helpers.js'
 
 export async function up (knex: Knex): Promise<void> {
   await knex.schema.createTable('tool_keys', t => {
+    caseSensitive(knex, t)
     t.increments('id').primary()
     t.string('kid', 64).notNullable() // RFC 7638 JWK thumbprint
     t.string('alg', 16).notNullable()

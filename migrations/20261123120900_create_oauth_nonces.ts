@@ -1,7 +1,9 @@
 import type { Knex } from 'knex'
+import { caseSensitive } from '../src/db/migration-helpers.js'
 
 export async function up (knex: Knex): Promise<void> {
   await knex.schema.createTable('oauth_nonces', t => {
+    caseSensitive(knex, t)
     t.bigIncrements('id').primary()
     t.integer('consumer_id').unsigned().notNullable()
       .references('id').inTable('lti11_consumers').onDelete('CASCADE')

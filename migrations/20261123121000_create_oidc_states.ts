@@ -1,7 +1,9 @@
 import type { Knex } from 'knex'
+import { caseSensitive } from '../src/db/migration-helpers.js'
 
 export async function up (knex: Knex): Promise<void> {
   await knex.schema.createTable('oidc_states', t => {
+    caseSensitive(knex, t)
     t.bigIncrements('id').primary()
     t.string('state_id', 64).notNullable()
     t.string('nonce', 128).notNullable()

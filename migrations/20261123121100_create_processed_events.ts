@@ -1,7 +1,9 @@
 import type { Knex } from 'knex'
+import { caseSensitive } from '../src/db/migration-helpers.js'
 
 export async function up (knex: Knex): Promise<void> {
   await knex.schema.createTable('processed_events', t => {
+    caseSensitive(knex, t)
     t.bigIncrements('id').primary()
     t.string('ce_id', 128).notNullable()
     t.string('ce_type', 255).notNullable()

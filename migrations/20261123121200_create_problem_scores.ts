@@ -1,7 +1,9 @@
 import type { Knex } from 'knex'
+import { caseSensitive } from '../src/db/migration-helpers.js'
 
 export async function up (knex: Knex): Promise<void> {
   await knex.schema.createTable('problem_scores', t => {
+    caseSensitive(knex, t)
     t.bigIncrements('id').primary()
     t.bigInteger('lms_user_id').notNullable()
     t.string('course_key', 255).notNullable()

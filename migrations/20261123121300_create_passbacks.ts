@@ -1,7 +1,9 @@
 import type { Knex } from 'knex'
+import { caseSensitive } from '../src/db/migration-helpers.js'
 
 export async function up (knex: Knex): Promise<void> {
   await knex.schema.createTable('passbacks', t => {
+    caseSensitive(knex, t)
     t.bigIncrements('id').primary()
     t.string('kind', 8).notNullable() // lti11 | lti13
     t.integer('graded_assignment_id').unsigned().nullable()

@@ -1,7 +1,9 @@
 import type { Knex } from 'knex'
+import { caseSensitive } from '../src/db/migration-helpers.js'
 
 export async function up (knex: Knex): Promise<void> {
   await knex.schema.createTable('dead_letters', t => {
+    caseSensitive(knex, t)
     t.bigIncrements('id').primary()
     t.string('topic', 255).notNullable()
     t.integer('partition').notNullable()

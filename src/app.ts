@@ -13,9 +13,12 @@ import secretBoxPlugin from '../plugins/secret-box.js'
 import toolKeysPlugin from '../plugins/tool-keys.js'
 import readinessPlugin from '../plugins/readiness.js'
 import metricsPlugin from '../plugins/metrics.js'
+import platformPlugin from '../plugins/platform.js'
+import launchPlugin from '../plugins/launch.js'
 import { registerErrorHandlers } from './routes/error-handler.js'
 import health from './routes/health.js'
 import jwks from './routes/lti13/jwks.js'
+import lti11Launch from './routes/lti11/launch.js'
 import admin from './routes/admin/index.js'
 
 export interface AppOptions {
@@ -31,6 +34,8 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {
   await fastify.register(metricsPlugin)
   await fastify.register(readinessPlugin)
   await fastify.register(toolKeysPlugin)
+  await fastify.register(platformPlugin)
+  await fastify.register(launchPlugin)
   // Form bodies are parsed by @fastify/formbody (qs-free, duplicates kept as arrays).
   await fastify.register(formbody, { bodyLimit: opts.config.REQUEST_BODY_LIMIT })
 
@@ -38,6 +43,7 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {
 
   await fastify.register(health)
   await fastify.register(jwks)
+  await fastify.register(lti11Launch)
   if (opts.config.ADMIN_TOKEN) {
     await fastify.register(admin, { prefix: '/admin/api/v1', token: opts.config.ADMIN_TOKEN })
   } else {

@@ -15,6 +15,8 @@ export function buildProgram (): Command {
   const program = new Command('lti-provider')
     .description('LTI 1.1 / 1.3 tool for Open edX: launches and grade passback')
     .showHelpAfterError()
+    // Before the subcommands exist, so they inherit it: parse errors throw instead of exiting.
+    .exitOverride()
   registerServeCommand(program)
   registerMigrateCommand(program)
   registerKeysCommand(program)
@@ -23,7 +25,7 @@ export function buildProgram (): Command {
 }
 
 export async function runCli (argv: string[]): Promise<number> {
-  const program = buildProgram().exitOverride()
+  const program = buildProgram()
   try {
     await program.parseAsync(argv, { from: 'user' })
     return 0

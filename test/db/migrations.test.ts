@@ -34,6 +34,9 @@ t.test('uniqueness is enforced by the database', async t => {
   const job = { kind: 'lti11', target_key: 'a:1', version: 1, method: 'leaf', event_time_us: 1, platform_host: 'h', status: 'pending', due_at: now, created_at: now, updated_at: now }
   await knex('passbacks').insert(job)
   await t.rejects(knex('passbacks').insert(job), 'one job per target and version')
+  // LTI identifiers are case-sensitive (binary collation on MariaDB): these are two consumers.
+  await knex('lti11_consumers').insert({ name: 'c3', consumer_key: 'K', secret_enc: 'x', content_scope: '[]', outcome_hosts: '[]', signature_methods: '[]', created_at: now, updated_at: now })
+  await knex('oauth_nonces').insert({ consumer_id: consumerId, nonce: 'N1', expires_at: now })
   await t.rejects(knex('lti_users').insert({ consumer_id: 999, lti_user_id: 'u', lms_user_id: 1, lms_username: 'x', created_at: now, updated_at: now }), 'foreign keys on')
 })
 

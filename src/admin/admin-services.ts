@@ -1,0 +1,25 @@
+/** The admin services as one bundle: the admin routes and the CLI build it the same way. */
+import type { Knex } from 'knex'
+import type { Config } from '../config.js'
+import type { SecretBox } from '../crypto/secret-box.js'
+import { createConsumersService } from './consumers-service.js'
+import { createRegistrationsService } from './registrations-service.js'
+import { createPassbacksService } from './passbacks-service.js'
+
+export interface AdminServicesOptions {
+  knex: Knex
+  secretBox: SecretBox
+  config: Pick<Config, 'publicOrigin' | 'OUTBOUND_ALLOW_LOOPBACK_HTTP' | 'LTI11_TIMESTAMP_WINDOW'>
+  now?: () => number
+}
+
+export function createAdminServices (opts: AdminServicesOptions) {
+  const now = opts.now ?? Date.now
+  return {
+    consumers: createConsumersService({ knex: opts.knex, secretBox: opts.secretBox, defaultTimestampWindow: opts.config.LTI11_TIMESTAMP_WINDOW, now }),
+    registrations: createRegistrationsService({ knex: opts.knex, publicOrigin: opts.config.publicOrigin, allowLoopbackHttp: opts.config.OUTBOUND_ALLOW_LOOPBACK_HTTP, now }),
+    passbacks: createPassbacksService({ knex: opts.knex, now })
+  }
+}
+
+export type AdminServices = ReturnType<typeof createAdminServices>

@@ -1,0 +1,18 @@
+/**
+ * Admin input for `contentScope`: each pattern is checked by the launch code's own rule
+ * (src/lti/content-scope.ts), so nothing is stored that the launch would refuse to compile.
+ * Problems come back as field errors (`contentScope.2`) like every other admin validation.
+ */
+import { contentScopePatternProblem } from '../lti/content-scope.js'
+import type { FieldProblem } from './errors.js'
+
+export { MAX_SCOPE_PATTERN_LENGTH, MAX_SCOPE_PATTERNS, contentScopePatternProblem } from '../lti/content-scope.js'
+
+export function contentScopeProblems (patterns: readonly string[], field = 'contentScope'): FieldProblem[] {
+  const problems: FieldProblem[] = []
+  patterns.forEach((pattern, i) => {
+    const problem = contentScopePatternProblem(pattern)
+    if (problem !== undefined) problems.push({ field: `${field}.${i}`, message: problem })
+  })
+  return problems
+}

@@ -1,0 +1,47 @@
+/**
+ * The services re-check their input against the same JSON schemas the routes declare, because the
+ * CLI reaches them without Ajv in front. Problems come out as ADMIN_INVALID_FIELDS with the field
+ * paths the HTTP error handler uses (`contentScope.0`), and never with the offending value: it may
+ * be a secret.
+ */
+import type { TSchema, Static } from 'typebox'
+import { Value } from 'typebox/value'
+import { invalidFields, type FieldProblem } from './errors.js'
+
+function fieldName (instancePath: string): string {
+  return instancePath.replace(/^\//, '').replace(/\//g, '.')
+}
+
+function join (base: string, name: string): string {
+  return base ? `${base}.${name}` : name
+}
+
+export function schemaProblems (schema: TSchema, value: unknown): FieldProblem[] {
+  const problems: FieldProblem[] = []
+  for (const e of Value.Errors(schema, value)) {
+    const at = fieldName(e.instancePath)
+    const params = e.params as Record<string, unknown>
+    if (e.keyword === 'boolean') continue // reported once more by the parent's additionalProperties
+    if (e.keyword === 'additionalProperties' && Array.isArray(params.additionalProperties)) {
+      for (const name of params.additionalProperties) problems.push({ field: join(at, String(name)), message: 'is not an allowed field' })
+    } else if (e.keyword === 'required' && Array.isArray(params.requiredProperties)) {
+      for (const name of params.requiredProperties) problems.push({ field: join(at, String(name)), message: 'is required' })
+    } else if (e.keyword === 'pattern') {
+      problems.push({ field: at, message: 'has characters or a form that is not allowed' })
+    } else {
+      problems.push({ field: at, message: e.message })
+    }
+  }
+  const seen = new Set<string>()
+  return problems.filter(p => {
+    const k = p.field + '\u0000' + p.message
+    if (seen.has(k)) return false
+    seen.add(k)
+    return true
+  })
+}
+
+export function assertSchema<S extends TSchema> (schema: S, value: unknown): asserts value is Static<S> {
+  const problems = schemaProblems(schema, value)
+  if (problems.length > 0) throw invalidFields(problems)
+}

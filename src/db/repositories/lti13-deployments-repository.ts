@@ -1,0 +1,69 @@
+/**
+ * Rows of `lti13_deployments`: the deployment ids a registration accepts. `source` says whether an
+ * admin listed it or a launch recorded it under the `record` policy. Optional transaction on every
+ * method; the caller owns it.
+ */
+import type { Knex } from 'knex'
+
+export type DeploymentSource = 'admin' | 'recorded'
+
+export interface Lti13DeploymentRow {
+  id: number
+  registration_id: number
+  deployment_id: string
+  source: string
+  created_at: number
+}
+
+export interface Lti13Deployment {
+  id: number
+  registrationId: number
+  deploymentId: string
+  source: DeploymentSource
+  createdAt: number
+}
+
+const TABLE = 'lti13_deployments'
+
+export function createLti13DeploymentsRepository (knex: Knex) {
+  const q = (trx?: Knex.Transaction) => (trx ?? knex)<Lti13DeploymentRow>(TABLE)
+  return {
+    async listByRegistration (registrationId: number, trx?: Knex.Transaction): Promise<Lti13Deployment[]> {
+      return (await q(trx).select('*').where({ registration_id: registrationId }).orderBy('id', 'asc')).map(fromRow)
+    },
+    /** Deployments of many registrations in one query (list views). */
+    async listByRegistrations (registrationIds: readonly number[], trx?: Knex.Transaction): Promise<Lti13Deployment[]> {
+      if (registrationIds.length === 0) return []
+      return (await q(trx).select('*').whereIn('registration_id', registrationIds).orderBy('id', 'asc')).map(fromRow)
+    },
+    async find (registrationId: number, deploymentId: string, trx?: Knex.Transaction): Promise<Lti13Deployment | undefined> {
+      const row = await q(trx).where({ registration_id: registrationId, deployment_id: deploymentId }).first()
+      return row ? fromRow(row) : undefined
+    },
+    /** Throws the driver's unique violation when the registration already lists it. */
+    async insert (deployment: Omit<Lti13Deployment, 'id'>, trx?: Knex.Transaction): Promise<number> {
+      const [id] = await q(trx).insert({
+        registration_id: deployment.registrationId,
+        deployment_id: deployment.deploymentId,
+        source: deployment.source,
+        created_at: deployment.createdAt
+      })
+      return Number(id)
+    },
+    async remove (registrationId: number, deploymentId: string, trx?: Knex.Transaction): Promise<number> {
+      return await q(trx).where({ registration_id: registrationId, deployment_id: deploymentId }).delete()
+    }
+  }
+}
+
+export type Lti13DeploymentsRepository = ReturnType<typeof createLti13DeploymentsRepository>
+
+function fromRow (row: Lti13DeploymentRow): Lti13Deployment {
+  return {
+    id: Number(row.id),
+    registrationId: Number(row.registration_id),
+    deploymentId: row.deployment_id,
+    source: row.source === 'recorded' ? 'recorded' : 'admin',
+    createdAt: Number(row.created_at)
+  }
+}
