@@ -218,6 +218,11 @@ export class FakeLmsState {
     return this.calls.get(route) ?? 0
   }
 
+  /** Drops every armed fault (a test's "the LMS is back"). */
+  clearFaults (): void {
+    this.faults.clear()
+  }
+
   resetCounters (): void {
     this.calls.clear()
     this.requests.length = 0

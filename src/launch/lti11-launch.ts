@@ -1,0 +1,197 @@
+/**
+ * The LTI 1.1 launch, after the route handed over the raw request: the order matters and each
+ * step throws its own code.
+ *
+ *   content keys (path) → consumer by key → signature, clock, parameters → nonce recorded
+ *   → consumer active → content scope → outcome host policy → LMS account (REST; created on first
+ *   launch) → enrollment → one transaction: identity map, instance GUID, outcome target
+ *   → session handoff.
+ *
+ * Nothing is written before the signature holds. LMS calls happen before the transaction, so an
+ * LMS failure leaves no partial rows (at worst an unused LMS account, logged).
+ */
+import type { Knex } from 'knex'
+import type { FastifyBaseLogger } from 'fastify'
+import { authenticateLti11Launch } from '../lti/v11/launch-auth.js'
+import { parseLaunchContent } from '../lti/content-keys.js'
+import { assertInContentScope, compileContentScope } from '../lti/content-scope.js'
+import type { ParamInput } from '../lti/v11/request-params.js'
+import type { SecretBox } from '../crypto/secret-box.js'
+import { createLti11ConsumersRepository, type Lti11Consumer } from '../db/repositories/lti11-consumers-repository.js'
+import { createLtiUsersRepository, type LmsAccountRef } from '../db/repositories/lti-users-repository.js'
+import { createOAuthNoncesRepository } from '../db/repositories/oauth-nonces-repository.js'
+import { createOutcomeTargetsRepository } from '../db/repositories/outcome-targets-repository.js'
+import { isUniqueViolation } from '../db/connection.js'
+import type { AccountResolver } from './account-resolver.js'
+import type { Handoff, HandoffResponse } from './handoff.js'
+import { launchError } from './errors.js'
+import { checkOutcomeUrl } from './outcome-url.js'
+
+export const CONSUMER_SECRET_CONTEXT = 'lti11_consumers.secret'
+
+export interface Lti11LaunchRequest {
+  rawPath: string
+  courseId: string
+  usageId: string
+  body: ParamInput
+}
+
+export interface Lti11LaunchDeps {
+  knex: Knex
+  secretBox: SecretBox
+  publicUrl: string
+  allowLoopbackHttp: boolean
+  /** undefined when LMS_URL is not configured. */
+  accounts: AccountResolver | undefined
+  handoff: Handoff | undefined
+  log: FastifyBaseLogger
+  /** Called when a learner is mapped for the first time (the event consumer's relevance set). */
+  onNewLearner?: (lmsUserId: number) => void
+  now?: () => Date
+}
+
+export interface Lti11LaunchResult {
+  response: HandoffResponse
+  consumerId: number
+  lmsUserId: number
+  newLearner: boolean
+  outcomeTarget: boolean
+}
+
+export function createLti11LaunchService (deps: Lti11LaunchDeps) {
+  const consumers = createLti11ConsumersRepository(deps.knex)
+  const users = createLtiUsersRepository(deps.knex)
+  const nonces = createOAuthNoncesRepository(deps.knex)
+  const outcomes = createOutcomeTargetsRepository(deps.knex)
+  const now = deps.now ?? (() => new Date())
+  // Secrets are opened once per consumer version, not once per launch (AES-GCM costs little, but
+  // the launch path is hot); keyed by the sealed value, so an admin change is picked up at once.
+  const secretCache = new Map<string, string>()
+  let launchesSincePurge = 0
+
+  function openSecret (sealed: string): string {
+    let secret = secretCache.get(sealed)
+    if (secret === undefined) {
+      secret = deps.secretBox.open(sealed, CONSUMER_SECRET_CONTEXT)
+      if (secretCache.size > 10_000) secretCache.clear()
+      secretCache.set(sealed, secret)
+    }
+    return secret
+  }
+
+  async function purgeNoncesNowAndThen (at: number): Promise<void> {
+    // Expired nonces are useless; sweeping every 1,000 launches keeps the table at the window's size.
+    if (++launchesSincePurge < 1000) return
+    launchesSincePurge = 0
+    try {
+      await nonces.purgeExpired(at)
+    } catch (err) {
+      deps.log.warn({ err }, 'nonce purge failed')
+    }
+  }
+
+  return {
+    async launch (req: Lti11LaunchRequest): Promise<Lti11LaunchResult> {
+      const content = parseLaunchContent(req.courseId, req.usageId)
+      const courseKey = content.course.key
+      const usageKey = content.usage.key
+
+      const { consumer, launch, verified } = await authenticateLti11Launch<Lti11Consumer & { secret: string, timestampWindowSeconds: number }>(
+        { method: 'POST', rawPath: req.rawPath, body: req.body },
+        {
+          publicUrl: deps.publicUrl,
+          now,
+          findConsumer: async key => {
+            const c = await consumers.findByKey(key)
+            return c ? { ...c, secret: openSecret(c.secretEnc), timestampWindowSeconds: c.timestampWindow } : undefined
+          },
+          recordNonce: async (c, record) => await nonces.record(c.id, record.nonce, record.expiresAt.getTime())
+        }
+      )
+      const at = now().getTime()
+      void purgeNoncesNowAndThen(at)
+      if (!consumer.active) throw launchError('LAUNCH_CONSUMER_INACTIVE')
+      assertInContentScope(compileContentScope(consumer.contentScope), courseKey, usageKey)
+
+      const outcome = launch.lisOutcomeServiceUrl && launch.lisResultSourcedid
+        ? checkOutcomeUrl(launch.lisOutcomeServiceUrl, consumer, { allowLoopbackHttp: deps.allowLoopbackHttp })
+        : undefined
+
+      if (!deps.accounts || !deps.handoff) throw launchError('LAUNCH_LMS_NOT_CONFIGURED')
+
+      let mapped = await users.find(consumer.id, launch.userId)
+      let account: LmsAccountRef
+      let newLearner = false
+      if (mapped) {
+        account = mapped
+      } else {
+        if (consumer.requireUserAccount) throw launchError('LAUNCH_ACCOUNT_LINK_REQUIRED', { consumerId: consumer.id })
+        account = await deps.accounts.createAccount({
+          usePii: consumer.usePii,
+          name: launch.person.nameFull ?? ([launch.person.nameGiven, launch.person.nameFamily].filter(Boolean).join(' ') || undefined),
+          email: launch.person.contactEmailPrimary
+        })
+        newLearner = true
+      }
+      await deps.accounts.ensureEnrolled(account, courseKey)
+
+      await deps.knex.transaction(async trx => {
+        let ltiUserRowId = mapped?.id
+        if (!mapped) {
+          try {
+            ltiUserRowId = await users.insert(consumer.id, launch.userId, account, at, trx)
+          } catch (err) {
+            if (!isUniqueViolation(err)) throw err
+            // A concurrent first launch of the same learner won: use its mapping (ours is orphaned in the LMS).
+            deps.log.warn({ consumerId: consumer.id, orphanLmsUserId: account.lmsUserId }, 'concurrent first launch: keeping the other mapping')
+            throw new ConcurrentMapping()
+          }
+        }
+        if (launch.toolConsumerInstanceGuid && launch.toolConsumerInstanceGuid !== consumer.instanceGuid) {
+          // Recorded only now, after the signature held (edx's get_or_supplement wrote before verifying).
+          if (consumer.instanceGuid) {
+            deps.log.warn({ event: 'lti11_instance_guid_changed', consumerId: consumer.id }, 'LTI 1.1 consumer instance GUID changed')
+          }
+          await consumers.update(consumer.id, { instanceGuid: launch.toolConsumerInstanceGuid, updatedAt: at }, trx)
+        }
+        if (outcome) {
+          if (outcome.pin) await consumers.update(consumer.id, { outcomeHosts: [outcome.host], updatedAt: at }, trx)
+          const serviceId = await outcomes.upsertOutcomeService(consumer.id, outcome.url, at, trx)
+          await outcomes.upsertGradedAssignment({
+            ltiUserId: ltiUserRowId!, outcomeServiceId: serviceId, lmsUserId: account.lmsUserId, courseKey, usageKey, sourcedid: launch.lisResultSourcedid!
+          }, at, trx)
+        }
+      }).catch(async err => {
+        if (!(err instanceof ConcurrentMapping)) throw err
+        mapped = await users.find(consumer.id, launch.userId)
+        if (!mapped) throw launchError('LAUNCH_ACCOUNT_UNAVAILABLE')
+        account = mapped
+        newLearner = false
+        // The winner recorded the learner; write our outcome target on its mapping.
+        if (outcome) {
+          await deps.knex.transaction(async trx => {
+            const serviceId = await outcomes.upsertOutcomeService(consumer.id, outcome.url, at, trx)
+            await outcomes.upsertGradedAssignment({ ltiUserId: mapped!.id, outcomeServiceId: serviceId, lmsUserId: account.lmsUserId, courseKey, usageKey, sourcedid: launch.lisResultSourcedid! }, at, trx)
+          })
+        }
+      })
+      if (newLearner) deps.onNewLearner?.(account.lmsUserId)
+
+      deps.log.info({ event: 'lti11_launch', consumerId: consumer.id, courseKey, usageKey, newLearner, outcome: Boolean(outcome), skew: verified.skewSeconds }, 'LTI 1.1 launch')
+      const response = await deps.handoff.respond({
+        account,
+        courseKey,
+        usageKey,
+        roles: launch.roles,
+        contextId: launch.contextId,
+        resourceLinkId: launch.resourceLinkId,
+        fullName: consumer.usePii ? launch.person.nameFull : undefined
+      })
+      return { response, consumerId: consumer.id, lmsUserId: account.lmsUserId, newLearner, outcomeTarget: Boolean(outcome) }
+    }
+  }
+}
+
+export type Lti11LaunchService = ReturnType<typeof createLti11LaunchService>
+
+class ConcurrentMapping extends Error {}
