@@ -68,6 +68,18 @@ export function createLti11LaunchService (deps: Lti11LaunchDeps) {
   // the launch path is hot); keyed by the sealed value, so an admin change is picked up at once.
   const secretCache = new Map<string, string>()
   let launchesSincePurge = 0
+  // Consumers change rarely and are read on every launch: a short cache (2 s, so a disabled consumer
+  // or a new secret takes effect at once for people) keeps the lookup off the database.
+  const consumerCache = new Map<string, { at: number, consumer: Lti11Consumer | undefined }>()
+  async function findConsumer (key: string): Promise<Lti11Consumer | undefined> {
+    const at = Date.now()
+    const hit = consumerCache.get(key)
+    if (hit && at - hit.at < 2000) return hit.consumer
+    const consumer = await consumers.findByKey(key)
+    if (consumerCache.size > 10_000) consumerCache.clear()
+    consumerCache.set(key, { at, consumer })
+    return consumer
+  }
 
   function openSecret (sealed: string): string {
     let secret = secretCache.get(sealed)
@@ -102,7 +114,7 @@ export function createLti11LaunchService (deps: Lti11LaunchDeps) {
           publicUrl: deps.publicUrl,
           now,
           findConsumer: async key => {
-            const c = await consumers.findByKey(key)
+            const c = await findConsumer(key)
             return c ? { ...c, secret: openSecret(c.secretEnc), timestampWindowSeconds: c.timestampWindow } : undefined
           },
           recordNonce: async (c, record) => await nonces.record(c.id, record.nonce, record.expiresAt.getTime())
@@ -119,9 +131,13 @@ export function createLti11LaunchService (deps: Lti11LaunchDeps) {
 
       if (!deps.accounts || !deps.handoff) throw launchError('LAUNCH_LMS_NOT_CONFIGURED')
 
-      let mapped = await users.find(consumer.id, launch.userId)
+      const known = await users.findWithAssignment(consumer.id, launch.userId, usageKey)
+      let mapped = known?.user
       let account: LmsAccountRef
       let newLearner = false
+      const guidChanged = Boolean(launch.toolConsumerInstanceGuid && launch.toolConsumerInstanceGuid !== consumer.instanceGuid)
+      // A returning learner re-opening the same link changes nothing: skip the write transaction.
+      const unchanged = mapped !== undefined && !guidChanged && (outcome === undefined || (!outcome.pin && known?.assignment?.sourcedid === launch.lisResultSourcedid && known?.assignment?.outcomeUrl === outcome.url))
       if (mapped) {
         account = mapped
       } else {
@@ -135,7 +151,7 @@ export function createLti11LaunchService (deps: Lti11LaunchDeps) {
       }
       await deps.accounts.ensureEnrolled(account, courseKey)
 
-      await deps.knex.transaction(async trx => {
+      if (!unchanged) await deps.knex.transaction(async trx => {
         let ltiUserRowId = mapped?.id
         if (!mapped) {
           try {
@@ -147,15 +163,19 @@ export function createLti11LaunchService (deps: Lti11LaunchDeps) {
             throw new ConcurrentMapping()
           }
         }
-        if (launch.toolConsumerInstanceGuid && launch.toolConsumerInstanceGuid !== consumer.instanceGuid) {
+        if (guidChanged) {
           // Recorded only now, after the signature held (edx's get_or_supplement wrote before verifying).
           if (consumer.instanceGuid) {
             deps.log.warn({ event: 'lti11_instance_guid_changed', consumerId: consumer.id }, 'LTI 1.1 consumer instance GUID changed')
           }
-          await consumers.update(consumer.id, { instanceGuid: launch.toolConsumerInstanceGuid, updatedAt: at }, trx)
+          await consumers.update(consumer.id, { instanceGuid: launch.toolConsumerInstanceGuid!, updatedAt: at }, trx)
+          consumerCache.delete(consumer.consumerKey)
         }
         if (outcome) {
-          if (outcome.pin) await consumers.update(consumer.id, { outcomeHosts: [outcome.host], updatedAt: at }, trx)
+          if (outcome.pin) {
+            await consumers.update(consumer.id, { outcomeHosts: [outcome.host], updatedAt: at }, trx)
+            consumerCache.delete(consumer.consumerKey)
+          }
           const serviceId = await outcomes.upsertOutcomeService(consumer.id, outcome.url, at, trx)
           await outcomes.upsertGradedAssignment({
             ltiUserId: ltiUserRowId!, outcomeServiceId: serviceId, lmsUserId: account.lmsUserId, courseKey, usageKey, sourcedid: launch.lisResultSourcedid!

@@ -13,6 +13,20 @@ export function createLtiUsersRepository (knex: Knex) {
       const row = await q(trx).where({ consumer_id: consumerId, lti_user_id: ltiUserId }).first()
       return row ? fromRow(row) : undefined
     },
+    /**
+     * The returning-learner lookup in one query: the mapping and, when there is one, the learner's
+     * outcome target on this block (so an unchanged re-launch writes nothing).
+     */
+    async findWithAssignment (consumerId: number, ltiUserId: string, usageKey: string, trx?: Knex.Transaction): Promise<{ user: LtiUser, assignment?: { id: number, sourcedid: string, outcomeUrl: string } } | undefined> {
+      const row = await (trx ?? knex)('lti_users as u')
+        .leftJoin('graded_assignments as a', function () { this.on('a.lti_user_id', '=', 'u.id').andOn('a.usage_key', '=', knex.raw('?', [usageKey])) })
+        .leftJoin('outcome_services as s', 's.id', 'a.outcome_service_id')
+        .where({ 'u.consumer_id': consumerId, 'u.lti_user_id': ltiUserId })
+        .first('u.*', 'a.id as a_id', 'a.lis_result_sourcedid as a_sourcedid', 's.url as s_url')
+      if (!row) return undefined
+      const user = fromRow(row as Row)
+      return row.a_id == null ? { user } : { user, assignment: { id: Number(row.a_id), sourcedid: row.a_sourcedid, outcomeUrl: row.s_url } }
+    },
     /** Throws the driver's unique violation when another launch mapped the same user first. */
     async insert (consumerId: number, ltiUserId: string, account: LmsAccountRef, now: number, trx?: Knex.Transaction): Promise<number> {
       const [id] = await q(trx).insert({
