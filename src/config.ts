@@ -51,6 +51,7 @@ export const ConfigSchema = Type.Object({
   KAFKA_SASL_USERNAME: OptString('SASL user name'),
   KAFKA_SASL_PASSWORD: OptString('SASL password'),
   KAFKA_FROM_BEGINNING: Bool(true, 'a new consumer group starts at the earliest offset (no score change is missed)'),
+  KAFKA_PARTITIONS_CONCURRENCY: Int(1, 1, 'partitions one instance processes in parallel (order is kept within a partition); >1 helps on MySQL/MariaDB, not on SQLite', 64),
   EVENT_BUS_TOPIC_PREFIX: Type.String({ default: '' }),
   EVENT_BUS_TOPIC: Type.String({ default: 'learning-problem-score-lifecycle', minLength: 1 }),
   SCHEMA_REGISTRY_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'Confluent Schema Registry; unset = bundled writer schema' })),
@@ -65,6 +66,7 @@ export const ConfigSchema = Type.Object({
   OUTBOUND_TIMEOUT_MS: Int(10000, 100, 'total timeout of one outbound platform call'),
   OUTBOUND_MAX_BYTES: Int(1048576, 1024, 'maximum response size of one outbound platform call'),
 
+  PASSBACK_WORKER_ENABLED: Bool(true, 'run the grade outbox worker in this instance (false: API-only instances)'),
   PASSBACK_MAX_ATTEMPTS: Int(12, 1, 'attempts before a grade passback is marked dead'),
   PASSBACK_CONCURRENCY_PER_HOST: Int(4, 1, 'parallel deliveries per platform host'),
   PASSBACK_POLL_INTERVAL_MS: Int(1000, 10, 'how often the outbox worker looks for due jobs'),

@@ -1,0 +1,118 @@
+import fp from 'fastify-plugin'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { logLevel } from 'kafkajs'
+import { createConsumerMetrics } from '../src/events/consumer/consumer-metrics.js'
+import { createEventConsumer, isConsumerHealthy, type ConsumerTuning, type EventConsumer } from '../src/events/consumer/event-consumer.js'
+import { createEventPipeline, platformClientFromConfig } from '../src/events/consumer/event-pipeline.js'
+import { kafkaConnectionFromConfig } from '../src/events/consumer/kafka-client.js'
+import { createRelevantUserSource } from '../src/events/consumer/relevant-user-source.js'
+import { RelevantUsers, type RelevantUsersOptions } from '../src/events/consumer/relevant-users.js'
+import type { BlockTreeSource } from '../src/grades/course-structure.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** LMS users with an LTI identity; the launch code calls `add(lmsUserId)` after it stores a mapping. */
+    relevantUsers: RelevantUsers
+    /** null when KAFKA_BROKERS is not set. */
+    eventConsumer: EventConsumer | null
+  }
+}
+
+export interface EventConsumerPluginOptions {
+  /** kafkajs timings and retry pacing (tests lower them). */
+  tuning?: ConsumerTuning
+  /** The LMS Blocks API; default the app's `platformClient`, else one built from LMS_* (none when unset). */
+  lms?: BlockTreeSource
+  relevantUsersOptions?: Omit<RelevantUsersOptions, 'source' | 'logger'>
+  kafkaLogLevel?: logLevel
+}
+
+/**
+ * The event-bus consumer (src/events/consumer): one kafkajs consumer in KAFKA_GROUP_ID on the
+ * Open edX topic. Started in onReady (a group join can take longer than pluginTimeout) after the
+ * relevance set is loaded, stopped in onClose; registered after `db`, so (onClose being LIFO) it
+ * leaves the group before the pool is destroyed. Off when KAFKA_BROKERS is unset.
+ */
+export default fp<EventConsumerPluginOptions>(async (app, opts) => {
+  const config = app.config
+  const relevantUsers = new RelevantUsers({ ...opts.relevantUsersOptions, source: createRelevantUserSource(app.knex), logger: app.log })
+  app.decorate('relevantUsers', relevantUsers)
+  // The launch plugin (registered before us) announces each learner it maps for the first time.
+  if (app.hasDecorator('launchEvents')) app.launchEvents.onNewLearner.push(id => { relevantUsers.add(id) })
+
+  if (config.kafkaBrokers.length === 0) {
+    app.log.info('KAFKA_BROKERS is not set: the event consumer is off, no grades come from the event bus')
+    app.decorate('eventConsumer', null)
+    return
+  }
+
+  // The app's LMS client (plugins/platform.ts) when registered, so the service token is shared.
+  const shared = app.hasDecorator('platformClient') ? app.platformClient : undefined
+  const ownedLms = opts.lms === undefined && !app.hasDecorator('platformClient') ? platformClientFromConfig(config) : undefined
+  const lms = opts.lms ?? shared ?? ownedLms
+  if (lms === undefined) {
+    app.log.warn('LMS_URL is not set: score events reach launches on the problem itself only, not on units or subsections')
+  }
+  const log = app.log.child({ component: 'event-consumer' })
+  const pipeline = createEventPipeline({ config, knex: app.knex, logger: log, lms, relevantUsers })
+  const consumer = createEventConsumer({
+    connection: kafkaConnectionFromConfig(config),
+    groupId: config.KAFKA_GROUP_ID,
+    topic: config.eventBusTopic,
+    fromBeginning: config.KAFKA_FROM_BEGINNING,
+    // A queued leaf job is due now: wake the outbox worker instead of waiting for its next poll.
+    processor: {
+      async process (message) {
+        const result = await pipeline.processor.process(message)
+        if (result.outcome === 'queued' && app.hasDecorator('passbackWorker')) app.passbackWorker?.kick()
+        return result
+      }
+    },
+    logger: log,
+    metrics: createConsumerMetrics(app.metrics, relevantUsers),
+    tuning: { partitionsConsumedConcurrently: config.KAFKA_PARTITIONS_CONCURRENCY, ...opts.tuning },
+    kafkaLogLevel: opts.kafkaLogLevel
+  })
+  app.decorate('eventConsumer', consumer)
+
+  let closing = false
+  const closed = new AbortController()
+  app.readiness.add('event-consumer', async () => {
+    if (!relevantUsers.loaded) return { ok: true, detail: 'loading LTI users' }
+    const status = consumer.status()
+    return { ok: isConsumerHealthy(status), detail: status.lastError && !isConsumerHealthy(status) ? `${status.state}: ${status.lastError}` : status.state }
+  })
+
+  /** The set must be complete before the first event is judged, or early events of known users would be dropped. */
+  async function loadRelevantUsers (): Promise<void> {
+    for (let attempt = 0; !closing; attempt++) {
+      try {
+        const count = await relevantUsers.load()
+        log.info({ users: count }, 'event consumer: LTI users loaded')
+        return
+      } catch (err) {
+        log.warn({ err, attempt }, 'event consumer: loading LTI users failed, retrying')
+        await sleep(Math.min(30_000, 500 * 2 ** attempt), undefined, { signal: closed.signal }).catch(() => {})
+      }
+    }
+  }
+
+  let starting: Promise<void> | undefined
+  app.addHook('onReady', async () => {
+    starting = (async () => {
+      await loadRelevantUsers()
+      if (closing) return
+      relevantUsers.start()
+      await consumer.start()
+    })().catch((err: unknown) => { log.error({ err }, 'event consumer: start failed') })
+  })
+
+  app.addHook('onClose', async () => {
+    closing = true
+    closed.abort()
+    await consumer.stop()
+    await starting
+    await relevantUsers.stop()
+    await ownedLms?.close()
+  })
+}, { name: 'event-consumer', dependencies: ['config', 'db', 'metrics', 'readiness'] })

@@ -1,0 +1,70 @@
+/**
+ * `lti-provider events replay --from <time|earliest>`: runs the topic from that time to its current
+ * end through the grade pipeline once more (src/events/consumer/replay.ts), in a throwaway group.
+ */
+import type { Command } from 'commander'
+import { createEventPipeline, platformClientFromConfig } from '../events/consumer/event-pipeline.js'
+import { kafkaConnectionFromConfig, type ConsumerLogger } from '../events/consumer/kafka-client.js'
+import { replayEvents, type ReplayResult } from '../events/consumer/replay.js'
+import type { ConsumerTuning } from '../events/consumer/event-consumer.js'
+import { parseReplayFrom, ReplayError } from '../events/consumer/replay-input.js'
+import { parseId } from '../admin/cli-support.js'
+import { formatTable, withContext as defaultWithContext, type CliContext } from './context.js'
+
+export interface EventsCommandDeps {
+  withContext?: <T>(fn: (ctx: CliContext) => Promise<T>) => Promise<T>
+  write?: (text: string) => void
+  /** Tests lower kafkajs timings. */
+  tuning?: ConsumerTuning
+}
+
+/** Warnings and errors to stderr as JSON lines; the summary goes to stdout. */
+function stderrLogger (): ConsumerLogger {
+  const line = (level: string) => (obj: object, msg: string) => { process.stderr.write(JSON.stringify({ level, msg, ...obj }) + '\n') }
+  return { debug: () => {}, info: () => {}, warn: line('warn'), error: line('error') }
+}
+
+function summary (result: ReplayResult): string {
+  const counts = Object.entries(result.outcomes).filter(([, n]) => n > 0).map(([o, n]) => `${o}=${n}`).join(' ') || 'nothing'
+  return formatTable(result.partitions.map(p => ({ ...p })), ['partition', 'from', 'to']) +
+    `replayed ${result.processed} record(s): ${counts}${result.complete ? '' : ' (timed out before the end)'}\n`
+}
+
+export function registerEventsCommand (program: Command, deps: EventsCommandDeps = {}): void {
+  const withContext = deps.withContext ?? defaultWithContext
+  const write = deps.write ?? ((text: string) => { process.stdout.write(text) })
+  const events = program.command('events').description('the Open edX event bus')
+
+  events.command('replay')
+    .description('process the score events from a time on again (safe: ce_id deduplicates)')
+    .requiredOption('--from <time>', 'ISO 8601 time (UTC unless an offset is given), or "earliest"')
+    .option('--group <id>', 'consumer group of the replay (default <KAFKA_GROUP_ID>-replay-<now>)')
+    .option('--timeout <seconds>', 'stop after this long even if not caught up (default 3600)')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { from: string, group?: string, timeout?: string, json?: boolean }) => {
+      const from = parseReplayFrom(o.from)
+      const timeoutMs = o.timeout === undefined ? undefined : parseId(o.timeout, 'timeout') * 1000
+      await withContext(async ({ config, knex }) => {
+        if (config.kafkaBrokers.length === 0) throw ReplayError('EVENT_BUS_NOT_CONFIGURED')
+        const logger = stderrLogger()
+        const lms = platformClientFromConfig(config)
+        try {
+          const pipeline = createEventPipeline({ config, knex, logger, lms })
+          await pipeline.relevantUsers.load()
+          const result = await replayEvents({
+            connection: kafkaConnectionFromConfig(config),
+            topic: config.eventBusTopic,
+            groupId: o.group ?? `${config.KAFKA_GROUP_ID}-replay-${Date.now()}`,
+            from,
+            processor: pipeline.processor,
+            logger,
+            tuning: deps.tuning,
+            timeoutMs
+          })
+          write(o.json ? JSON.stringify(result, null, 2) + '\n' : summary(result))
+        } finally {
+          await lms?.close()
+        }
+      })
+    })
+}

@@ -1,0 +1,61 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import { EVENT_OUTCOMES, type EventOutcome } from './message-processor.js'
+
+/** `retry`: a record left unresolved because something outside it failed (it will come again). */
+export type CountedOutcome = EventOutcome | 'retry'
+
+export interface ConsumerMetrics {
+  count: (outcome: CountedOutcome) => void
+  /** Starts the batch latency timer; call the result when the batch is done. */
+  batchTimer: () => () => void
+  lag: (topic: string, partition: number, lag: number) => void
+  crash: () => void
+}
+
+/**
+ * Metrics of the event consumer on the app's registry (plugins/metrics.ts). Labels are bounded:
+ * outcomes are a fixed list, partitions are few; never a user, course or ce_id.
+ */
+export function createConsumerMetrics (registry: Registry, relevantUsers?: { readonly size: number }): ConsumerMetrics {
+  const events = new Counter({
+    name: 'lti_provider_events_total',
+    help: 'Event-bus records by outcome (irrelevant, queued, duplicate, dead, other_type, retry, ...)',
+    labelNames: ['outcome'] as const,
+    registers: [registry]
+  })
+  for (const outcome of [...EVENT_OUTCOMES, 'retry'] as const) events.inc({ outcome }, 0)
+  const batches = new Histogram({
+    name: 'lti_provider_event_batch_duration_seconds',
+    help: 'Time to process one fetched batch of one partition',
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60],
+    registers: [registry]
+  })
+  const lag = new Gauge({
+    name: 'lti_provider_event_consumer_lag',
+    help: 'Records between the last processed offset and the high watermark, per partition',
+    labelNames: ['topic', 'partition'] as const,
+    registers: [registry]
+  })
+  const crashes = new Counter({
+    name: 'lti_provider_event_consumer_crashes_total',
+    help: 'kafkajs consumer crashes (the consumer restarts itself with a backoff)',
+    registers: [registry]
+  })
+  if (relevantUsers) {
+    new Gauge({
+      name: 'lti_provider_relevant_users',
+      help: 'LMS users with an LTI identity, held in memory by the event consumer',
+      registers: [registry],
+      collect () { this.set(relevantUsers.size) }
+    })
+  }
+  return {
+    count: outcome => events.inc({ outcome }),
+    batchTimer: () => {
+      const end = batches.startTimer()
+      return () => { end() }
+    },
+    lag: (topic, partition, value) => lag.set({ topic, partition: String(partition) }, value),
+    crash: () => crashes.inc()
+  }
+}
