@@ -1,0 +1,317 @@
+/**
+ * The delivery side of the grade outbox (`passbacks`): claiming due jobs under a lease, writing
+ * each attempt's result, and reading what a delivery needs about its target. The writing side is
+ * passback-jobs-repository.ts, the admin view passbacks-repository.ts.
+ *
+ * Claiming: on MySQL/MariaDB a short transaction `SELECT … FOR UPDATE SKIP LOCKED` then `UPDATE`,
+ * so several instances share the queue without ever claiming one row twice; on SQLite (one
+ * connection, one writer) the same SELECT + `UPDATE … WHERE id IN (…)` inside one transaction.
+ * A claim sets status `delivering`, the owner, a lease deadline, and counts the attempt (so a job
+ * that kills its worker every time still runs out of attempts). Every completion is fenced by
+ * (status `delivering`, owner): a worker whose lease expired and was re-claimed elsewhere cannot
+ * overwrite the new owner's result.
+ */
+import type { Knex } from 'knex'
+import { knexDialect } from '../connection.js'
+import type { PassbackRow, PassbackStatus } from './passbacks-repository.js'
+
+export interface ClaimCandidate {
+  id: number
+  targetKey: string
+  platformHost: string
+  version: number
+}
+
+export interface ClaimOptions {
+  now: number
+  owner: string
+  leaseMs: number
+  /** Rows looked at (and, on MySQL, briefly locked) per claim. */
+  scanLimit: number
+  /** Hosts whose jobs are not claimed now (concurrency limit reached, Retry-After cooling down). */
+  excludeHosts?: readonly string[] | undefined
+  /** Picks, from due candidates in due order, the ids to claim (per-host slots, one job per target). */
+  choose: (candidates: readonly ClaimCandidate[]) => number[]
+}
+
+export interface ClaimedJob {
+  id: number
+  kind: 'lti11' | 'lti13'
+  gradedAssignmentId: number | null
+  gradedResourceId: number | null
+  targetKey: string
+  version: number
+  method: string
+  scoreGiven: number | null
+  scoreMaximum: number | null
+  eventTimeUs: number
+  platformHost: string
+  /** Attempts including this one. */
+  attempts: number
+  dueAt: number
+  leaseUntil: number
+}
+
+export interface Lti11Target {
+  assignmentId: number
+  versionNumber: number
+  sourcedId: string
+  outcomeUrl: string
+  lmsUserId: number
+  lmsUsername: string
+  courseKey: string
+  usageKey: string
+  consumer: { id: number, consumerKey: string, secretEnc: string, outcomeHosts: string[], active: boolean }
+}
+
+export interface Lti13Target {
+  resourceId: number
+  versionNumber: number
+  lineitemUrl: string
+  /** AGS scopes the launch granted. */
+  scopes: string[]
+  sub: string
+  lmsUserId: number
+  lmsUsername: string
+  courseKey: string
+  usageKey: string
+  registration: {
+    id: number
+    clientId: string
+    issuer: string
+    authTokenUrl: string
+    authTokenAudience: string | null
+    allowedHosts: string[]
+    active: boolean
+  }
+}
+
+export interface ScoreUpdate { scoreGiven: number, scoreMaximum: number }
+
+const CLAIMABLE_WAITING = ['pending', 'failed'] as const satisfies readonly PassbackStatus[]
+
+export function createOutboxRepository (knex: Knex) {
+  const mysql = knexDialect(knex) === 'mysql'
+
+  /** Due jobs in due order, skipping targets another worker is delivering right now (per-target order). */
+  function dueCandidates (trx: Knex.Transaction, opts: ClaimOptions): Knex.QueryBuilder {
+    const query = trx('passbacks as p')
+      .select('p.id', 'p.target_key', 'p.platform_host', 'p.version')
+      .where(function () {
+        this.where(function () { this.whereIn('p.status', CLAIMABLE_WAITING).andWhere('p.due_at', '<=', opts.now) })
+          .orWhere(function () { this.where('p.status', 'delivering').andWhere('p.lease_until', '<', opts.now) })
+      })
+      .whereNotExists(function () {
+        this.select(knex.raw('1')).from('passbacks as busy')
+          .whereRaw('?? = ??', ['busy.target_key', 'p.target_key'])
+          .andWhereRaw('?? <> ??', ['busy.id', 'p.id'])
+          .andWhere('busy.status', 'delivering')
+          .andWhere('busy.lease_until', '>=', opts.now)
+      })
+      .orderBy([{ column: 'p.due_at', order: 'asc' }, { column: 'p.id', order: 'asc' }])
+      .limit(opts.scanLimit)
+    if (opts.excludeHosts !== undefined && opts.excludeHosts.length > 0) query.whereNotIn('p.platform_host', opts.excludeHosts)
+    // The outer rows are locked; rows another transaction holds are skipped, not waited for.
+    if (mysql) query.forUpdate().skipLocked()
+    return query
+  }
+
+  async function finish (id: number, owner: string, changes: Record<string, unknown>): Promise<boolean> {
+    const changed = await knex('passbacks')
+      .where({ id, status: 'delivering', lease_owner: owner })
+      .update({ ...changes, lease_owner: null, lease_until: null })
+    return changed === 1
+  }
+
+  function scoreColumns (score: ScoreUpdate | undefined): Record<string, number> {
+    return score === undefined ? {} : { score_given: score.scoreGiven, score_maximum: score.scoreMaximum }
+  }
+
+  return {
+    async claimDue (opts: ClaimOptions): Promise<ClaimedJob[]> {
+      return knex.transaction(async trx => {
+        const rows = await dueCandidates(trx, opts) as Array<Pick<PassbackRow, 'id' | 'target_key' | 'platform_host' | 'version'>>
+        const ids = opts.choose(rows.map(r => ({ id: Number(r.id), targetKey: r.target_key, platformHost: r.platform_host, version: Number(r.version) })))
+        if (ids.length === 0) return []
+        const leaseUntil = opts.now + opts.leaseMs
+        await trx('passbacks').whereIn('id', ids).update({
+          status: 'delivering',
+          lease_owner: opts.owner,
+          lease_until: leaseUntil,
+          attempts: knex.raw('?? + 1', ['attempts']),
+          updated_at: opts.now
+        })
+        const claimed = await trx('passbacks').select('*').whereIn('id', ids).orderBy([{ column: 'due_at', order: 'asc' }, { column: 'id', order: 'asc' }]) as PassbackRow[]
+        return claimed.map(toClaimed)
+      })
+    },
+
+    async markDelivered (id: number, owner: string, now: number, score?: ScoreUpdate): Promise<boolean> {
+      return finish(id, owner, { status: 'delivered', delivered_at: now, last_error: null, updated_at: now, ...scoreColumns(score) })
+    },
+
+    /** A transient failure with attempts left: `failed`, due again at `dueAt`. */
+    async retryLater (id: number, owner: string, now: number, dueAt: number, error: string, score?: ScoreUpdate): Promise<boolean> {
+      return finish(id, owner, { status: 'failed', due_at: dueAt, last_error: error, updated_at: now, ...scoreColumns(score) })
+    },
+
+    async markDead (id: number, owner: string, now: number, error: string, score?: ScoreUpdate): Promise<boolean> {
+      return finish(id, owner, { status: 'dead', last_error: error, updated_at: now, ...scoreColumns(score) })
+    },
+
+    async markSuperseded (id: number, owner: string, now: number, reason: string): Promise<boolean> {
+      return finish(id, owner, { status: 'superseded', last_error: reason, updated_at: now })
+    },
+
+    /**
+     * Gives a claimed job back untouched (shutdown cancelled its send): pending, due now, and the
+     * attempt is not counted, so another instance picks it up at once.
+     */
+    async release (id: number, owner: string, now: number): Promise<boolean> {
+      return finish(id, owner, { status: 'pending', due_at: now, attempts: knex.raw('CASE WHEN ?? > 0 THEN ?? - 1 ELSE 0 END', ['attempts', 'attempts']), updated_at: now })
+    },
+
+    /** True when a job with a higher version exists for the target: this one's score is stale. */
+    async hasNewerJob (targetKey: string, version: number): Promise<boolean> {
+      return (await knex('passbacks').first('id').where('target_key', targetKey).andWhere('version', '>', version)) !== undefined
+    },
+
+    async loadLti11Target (assignmentId: number): Promise<Lti11Target | undefined> {
+      const row = await knex('graded_assignments as ga')
+        .join('lti_users as lu', 'lu.id', 'ga.lti_user_id')
+        .join('outcome_services as os', 'os.id', 'ga.outcome_service_id')
+        .join('lti11_consumers as c', 'c.id', 'os.consumer_id')
+        .where('ga.id', assignmentId)
+        .first('ga.id', 'ga.version_number', 'ga.lis_result_sourcedid', 'os.url', 'ga.lms_user_id', 'lu.lms_username', 'ga.course_key', 'ga.usage_key',
+          'c.id as consumer_id', 'c.consumer_key', 'c.secret_enc', 'c.outcome_hosts', 'c.active') as Lti11TargetRow | undefined
+      if (row === undefined) return undefined
+      return {
+        assignmentId: Number(row.id),
+        versionNumber: Number(row.version_number),
+        sourcedId: row.lis_result_sourcedid,
+        outcomeUrl: row.url,
+        lmsUserId: Number(row.lms_user_id),
+        lmsUsername: row.lms_username,
+        courseKey: row.course_key,
+        usageKey: row.usage_key,
+        consumer: { id: Number(row.consumer_id), consumerKey: row.consumer_key, secretEnc: row.secret_enc, outcomeHosts: stringList(row.outcome_hosts), active: bool(row.active) }
+      }
+    },
+
+    async loadLti13Target (resourceId: number): Promise<Lti13Target | undefined> {
+      const row = await knex('graded_resources as gr')
+        .join('lti_profiles as lp', 'lp.id', 'gr.profile_id')
+        .join('lti13_registrations as r', 'r.id', 'lp.registration_id')
+        .where('gr.id', resourceId)
+        .first('gr.id', 'gr.version_number', 'gr.lineitem_url', 'gr.scopes', 'lp.sub', 'gr.lms_user_id', 'lp.lms_username', 'gr.course_key', 'gr.usage_key',
+          'r.id as registration_id', 'r.client_id', 'r.issuer', 'r.auth_token_url', 'r.auth_token_audience', 'r.allowed_hosts', 'r.active') as Lti13TargetRow | undefined
+      if (row === undefined) return undefined
+      return {
+        resourceId: Number(row.id),
+        versionNumber: Number(row.version_number),
+        lineitemUrl: row.lineitem_url,
+        scopes: stringList(row.scopes),
+        sub: row.sub,
+        lmsUserId: Number(row.lms_user_id),
+        lmsUsername: row.lms_username,
+        courseKey: row.course_key,
+        usageKey: row.usage_key,
+        registration: {
+          id: Number(row.registration_id),
+          clientId: row.client_id,
+          issuer: row.issuer,
+          authTokenUrl: row.auth_token_url,
+          authTokenAudience: row.auth_token_audience,
+          allowedHosts: stringList(row.allowed_hosts),
+          active: bool(row.active)
+        }
+      }
+    },
+
+    /** Current version of a graded assignment/resource, undefined when it is gone (edx's re-read). */
+    async targetVersion (kind: 'lti11' | 'lti13', id: number): Promise<number | undefined> {
+      const row = await knex(kind === 'lti11' ? 'graded_assignments' : 'graded_resources').first('version_number').where('id', id) as { version_number: number | string } | undefined
+      return row === undefined ? undefined : Number(row.version_number)
+    },
+
+    /** Jobs per status, for the queue-depth gauge. */
+    async countByStatus (): Promise<Map<string, number>> {
+      const rows = await knex('passbacks').select('status').count({ n: '*' }).groupBy('status') as Array<{ status: string, n: number | string }>
+      return new Map(rows.map(r => [r.status, Number(r.n)]))
+    },
+
+    /** due_at of the oldest job waiting to be sent (pending/failed and due), or undefined. */
+    async oldestDueAt (now: number): Promise<number | undefined> {
+      const row = await knex('passbacks').whereIn('status', CLAIMABLE_WAITING).andWhere('due_at', '<=', now).min({ at: 'due_at' }).first() as { at: number | string | null } | undefined
+      return row?.at === null || row?.at === undefined ? undefined : Number(row.at)
+    }
+  }
+}
+
+export type OutboxRepository = ReturnType<typeof createOutboxRepository>
+
+interface Lti11TargetRow {
+  id: number
+  version_number: number
+  lis_result_sourcedid: string
+  url: string
+  lms_user_id: number | string
+  lms_username: string
+  course_key: string
+  usage_key: string
+  consumer_id: number
+  consumer_key: string
+  secret_enc: string
+  outcome_hosts: string
+  active: number | boolean
+}
+
+interface Lti13TargetRow {
+  id: number
+  version_number: number
+  lineitem_url: string
+  scopes: string
+  sub: string
+  lms_user_id: number | string
+  lms_username: string
+  course_key: string
+  usage_key: string
+  registration_id: number
+  client_id: string
+  issuer: string
+  auth_token_url: string
+  auth_token_audience: string | null
+  allowed_hosts: string
+  active: number | boolean
+}
+
+function toClaimed (row: PassbackRow): ClaimedJob {
+  const nullable = (v: number | string | null): number | null => (v === null ? null : Number(v))
+  return {
+    id: Number(row.id),
+    kind: row.kind === 'lti13' ? 'lti13' : 'lti11',
+    gradedAssignmentId: nullable(row.graded_assignment_id),
+    gradedResourceId: nullable(row.graded_resource_id),
+    targetKey: row.target_key,
+    version: Number(row.version),
+    method: row.method,
+    scoreGiven: nullable(row.score_given),
+    scoreMaximum: nullable(row.score_maximum),
+    eventTimeUs: Number(row.event_time_us),
+    platformHost: row.platform_host,
+    attempts: Number(row.attempts),
+    dueAt: Number(row.due_at),
+    leaseUntil: Number(row.lease_until)
+  }
+}
+
+function bool (v: number | boolean): boolean {
+  return v === true || Number(v) === 1
+}
+
+/** JSON text array of strings. A corrupt value fails the delivery rather than silently widening an allow-list. */
+function stringList (text: string | null): string[] {
+  const value: unknown = text === null ? null : JSON.parse(text)
+  if (!Array.isArray(value) || !value.every(v => typeof v === 'string')) throw new Error('a host or scope list column is not a JSON array of strings')
+  return value
+}
