@@ -15,10 +15,16 @@ import readinessPlugin from '../plugins/readiness.js'
 import metricsPlugin from '../plugins/metrics.js'
 import platformPlugin from '../plugins/platform.js'
 import launchPlugin from '../plugins/launch.js'
+import lti13Plugin from '../plugins/lti13.js'
+import passbackWorkerPlugin from '../plugins/passback-worker.js'
+import eventConsumerPlugin from '../plugins/event-consumer.js'
 import { registerErrorHandlers } from './routes/error-handler.js'
 import health from './routes/health.js'
 import jwks from './routes/lti13/jwks.js'
 import lti11Launch from './routes/lti11/launch.js'
+import lti13Login from './routes/lti13/login.js'
+import lti13Launch from './routes/lti13/launch.js'
+import lti13Target from './routes/lti13/target.js'
 import admin from './routes/admin/index.js'
 
 export interface AppOptions {
@@ -36,6 +42,10 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {
   await fastify.register(toolKeysPlugin)
   await fastify.register(platformPlugin)
   await fastify.register(launchPlugin)
+  await fastify.register(lti13Plugin)
+  // Worker before consumer: onClose is LIFO, so the consumer stops first, then the worker, then the pool.
+  await fastify.register(passbackWorkerPlugin, { enabled: opts.config.PASSBACK_WORKER_ENABLED })
+  await fastify.register(eventConsumerPlugin)
   // Form bodies are parsed by @fastify/formbody (qs-free, duplicates kept as arrays).
   await fastify.register(formbody, { bodyLimit: opts.config.REQUEST_BODY_LIMIT })
 
@@ -44,6 +54,9 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {
   await fastify.register(health)
   await fastify.register(jwks)
   await fastify.register(lti11Launch)
+  await fastify.register(lti13Login)
+  await fastify.register(lti13Launch)
+  await fastify.register(lti13Target)
   if (opts.config.ADMIN_TOKEN) {
     await fastify.register(admin, { prefix: '/admin/api/v1', token: opts.config.ADMIN_TOKEN })
   } else {

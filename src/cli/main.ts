@@ -10,6 +10,8 @@ import { registerServeCommand } from './serve.js'
 import { registerMigrateCommand } from './migrate.js'
 import { registerKeysCommand } from './keys.js'
 import { registerAdminCommands } from './admin-commands.js'
+import { registerEventsCommand } from './events-command.js'
+import { registerGradesCommand } from './grades-command.js'
 
 export function buildProgram (): Command {
   const program = new Command('lti-provider')
@@ -21,6 +23,8 @@ export function buildProgram (): Command {
   registerMigrateCommand(program)
   registerKeysCommand(program)
   registerAdminCommands(program)
+  registerEventsCommand(program)
+  registerGradesCommand(program)
   return program
 }
 

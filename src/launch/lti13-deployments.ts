@@ -9,7 +9,10 @@ import { createLti13DeploymentsRepository } from '../db/repositories/lti13-deplo
 import type { DeploymentRegistry, RegistrationId } from '../lti/v13/registration.js'
 
 export interface DeferredDeploymentRegistry extends DeploymentRegistry {
-  /** Writes the deployments `record` accepted during this launch (idempotent: a concurrent writer may win). */
+  /**
+   * Writes the deployments `record` accepted during this launch. Idempotent, and the list is kept:
+   * a transaction rolled back and run again (concurrent first launch) writes them again.
+   */
   commit (now: number, trx: Knex.Transaction): Promise<void>
 }
 
@@ -30,7 +33,7 @@ export function createDeferredDeploymentRegistry (knex: Knex): DeferredDeploymen
       pending.push({ registrationId, deploymentId })
     },
     async commit (now, trx) {
-      for (const { registrationId, deploymentId } of pending.splice(0)) {
+      for (const { registrationId, deploymentId } of pending) {
         if (await repository.find(Number(registrationId), deploymentId, trx) !== undefined) continue
         try {
           await repository.insert({ registrationId: Number(registrationId), deploymentId, source: 'recorded', createdAt: now }, trx)

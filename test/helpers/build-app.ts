@@ -18,6 +18,8 @@ export function testConfig (env: Record<string, string> = {}): Config {
     ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     KEY_ROTATION_GRACE_SECONDS: '0',
     OUTBOUND_ALLOW_LOOPBACK_HTTP: 'true',
+    // Tests that want the worker turn it on; otherwise it would deliver (or kill) jobs they insert by hand.
+    PASSBACK_WORKER_ENABLED: 'false',
     ...env
   }, { envFile: false })
 }

@@ -1,0 +1,263 @@
+/**
+ * The LTI 1.3 launch, after the route handed over the form post. The order matters and each step
+ * throws its own code:
+ *
+ *   binding (cookie, else platform storage: first answer a page that reads it and posts again)
+ *   → id_token pipeline (src/lti/v13/launch-validator.ts: state → format → registration →
+ *     signature → iss/aud/azp/time → nonce → deployment → message claims)
+ *   → content keys → content scope → AGS line item host → LMS configured
+ *   → LTI 1.1 migration claim (when the registration links a 1.1 consumer)
+ *   → identity: profile, else the migrated 1.1 account, else a new LMS account (REST)
+ *   → enrollment (REST) → ONE transaction: recorded deployment, profile, graded resource
+ *   → new-learner hook → session handoff.
+ *
+ * Only the state is consumed before the pipeline ends; every check that needs no LMS call runs
+ * before the first LMS call; LMS calls run before the transaction, so a refusal or an LMS failure
+ * leaves no rows (at worst an unused LMS account, logged).
+ *
+ * Anonymous launches (no `sub`, only where the registration allows them) have no identity to map:
+ * no account, profile, enrollment or grade target is created, and the browser is sent to the
+ * block's `jump_to` URL on the LMS, which shows public content or asks the learner to sign in.
+ */
+import { createHash } from 'node:crypto'
+import type { Knex } from 'knex'
+import type { FastifyBaseLogger } from 'fastify'
+import { courseKeyOfUsage, parseLaunchContent } from '../lti/content-keys.js'
+import { assertInContentScope, compileContentScope } from '../lti/content-scope.js'
+import type { JwksCache } from '../lti/v13/jwks-cache.js'
+import { validateLaunch } from '../lti/v13/launch-validator.js'
+import type { Lti13Launch } from '../lti/v13/lti13-launch.js'
+import { renderLaunchStoragePage } from '../lti/v13/platform-storage-page.js'
+import { verifyStateToken } from '../lti/v13/state-token.js'
+import { toolUrls } from '../lti/v13/tool-urls.js'
+import { isUniqueViolation } from '../db/connection.js'
+import { createGradedResourcesRepository } from '../db/repositories/graded-resources-repository.js'
+import { createLtiProfilesRepository, type LtiProfile } from '../db/repositories/lti-profiles-repository.js'
+import type { LmsAccountRef } from '../db/repositories/lti-users-repository.js'
+import type { Lti13RegistrationRecord } from '../db/repositories/lti13-registrations-repository.js'
+import { createOidcStatesRepository } from '../db/repositories/oidc-states-repository.js'
+import type { AccountResolver } from './account-resolver.js'
+import { launchError } from './errors.js'
+import type { Handoff, HandoffResponse } from './handoff.js'
+import { agsTargetOf, type AgsTarget } from './lti13-ags-target.js'
+import { bindingClearCookie, readBindingCookie } from './lti13-binding-cookie.js'
+import { createDeferredDeploymentRegistry, type DeferredDeploymentRegistry } from './lti13-deployments.js'
+import type { Lti11Migration } from './lti13-migration.js'
+import { createRegistrationLookup, lineitemHosts } from './lti13-registrations.js'
+import { mapLaunchRoles } from './lti13-roles.js'
+
+export interface Lti13LaunchRequest {
+  idToken: unknown
+  state: unknown
+  cookieHeader: string | undefined
+  /** The binding the platform-storage page read back (`lti_storage_binding`); '' when it found none. */
+  storageBinding: unknown
+}
+
+export type Lti13LaunchOutcome =
+  | { kind: 'storage-page', html: string }
+  | { kind: 'handoff', response: HandoffResponse, clearCookie: string, facts: Lti13LaunchFacts }
+
+export interface Lti13LaunchFacts {
+  registrationId: number
+  deploymentId: string
+  courseKey: string
+  usageKey: string
+  /** Undefined for an anonymous launch. */
+  lmsUserId: number | undefined
+  newProfile: boolean
+  migrated: boolean
+  gradedResource: boolean
+}
+
+export interface Lti13LaunchDeps {
+  knex: Knex
+  stateKey: Uint8Array
+  publicUrl: string
+  jwks: JwksCache
+  /** Sees every registration record a launch reads (the JWKS fetcher's host allow-list). */
+  onRegistrationLoaded?: ((record: Lti13RegistrationRecord) => void) | undefined
+  migration: Lti11Migration
+  allowLoopbackHttp: boolean
+  /** undefined when LMS_URL is not configured. */
+  accounts: AccountResolver | undefined
+  handoff: Handoff | undefined
+  lmsUrl: string | undefined
+  log: FastifyBaseLogger
+  onNewLearner?: ((lmsUserId: number) => void) | undefined
+  now?: (() => number) | undefined
+}
+
+export function createLti13LaunchService (deps: Lti13LaunchDeps) {
+  const now = deps.now ?? Date.now
+  const states = createOidcStatesRepository(deps.knex, { now })
+  const profiles = createLtiProfilesRepository(deps.knex)
+  const resources = createGradedResourcesRepository(deps.knex)
+  const launchUrl = toolUrls(deps.publicUrl).redirectUri
+
+  /** Binding from our cookie, else from platform storage; or the page that fetches it from storage. */
+  async function recoverBinding (req: Lti13LaunchRequest, at: number): Promise<{ binding: string | undefined, stateId: string } | { page: string }> {
+    // Signature and expiry only (nothing consumed): names the cookie and where platform storage is.
+    const token = await verifyStateToken(req.state, deps.stateKey, { now: at })
+    const fromCookie = readBindingCookie(req.cookieHeader, token.stateId)
+    if (fromCookie !== undefined) return { binding: fromCookie, stateId: token.stateId }
+    if (typeof req.storageBinding === 'string') {
+      // The storage page posted back: what it found, or nothing (then the state check refuses).
+      return { binding: req.storageBinding === '' ? undefined : req.storageBinding, stateId: token.stateId }
+    }
+    if (token.storageTarget !== undefined && token.platformOrigin !== undefined && typeof req.idToken === 'string' && req.idToken !== '') {
+      return {
+        page: renderLaunchStoragePage({
+          storage: { frame: token.storageTarget, targetOrigin: token.platformOrigin },
+          stateId: token.stateId,
+          idToken: req.idToken,
+          state: req.state as string,
+          actionUrl: launchUrl
+        })
+      }
+    }
+    return { binding: undefined, stateId: token.stateId }
+  }
+
+  /** Profile (+ deployment, + graded resource) in one transaction; a concurrent first launch's profile wins. */
+  async function store (input: {
+    registrationId: number
+    sub: string
+    existing: LtiProfile | undefined
+    account: LmsAccountRef
+    deployments: DeferredDeploymentRegistry
+    ags: AgsTarget | undefined
+    deploymentId: string
+    courseKey: string
+    usageKey: string
+    at: number
+  }): Promise<{ profileId: number, account: LmsAccountRef, newProfile: boolean }> {
+    const write = async (existing: LtiProfile | undefined, account: LmsAccountRef) => await deps.knex.transaction(async trx => {
+      await input.deployments.commit(input.at, trx)
+      const profileId = existing?.id ?? await profiles.insert(input.registrationId, input.sub, account, input.at, trx)
+      if (input.ags !== undefined) {
+        await resources.upsert({
+          profileId,
+          deploymentId: input.deploymentId,
+          lmsUserId: account.lmsUserId,
+          courseKey: input.courseKey,
+          usageKey: input.usageKey,
+          lineitemUrl: input.ags.lineitemUrl,
+          scopes: input.ags.scopes
+        }, input.at, trx)
+      }
+      return profileId
+    })
+    try {
+      return { profileId: await write(input.existing, input.account), account: input.account, newProfile: input.existing === undefined }
+    } catch (err) {
+      if (input.existing !== undefined || !isUniqueViolation(err)) throw err
+    }
+    // The same learner's first launch ran in parallel and mapped first: keep its account (ours,
+    // if we created one, stays unused in the LMS) and write the rest on its profile.
+    const winner = await profiles.find(input.registrationId, input.sub)
+    if (winner === undefined) throw launchError('LAUNCH_ACCOUNT_UNAVAILABLE')
+    deps.log.warn({ registrationId: input.registrationId, orphanLmsUserId: input.account.lmsUserId }, 'concurrent first LTI 1.3 launch: keeping the other profile')
+    return { profileId: await write(winner, winner), account: winner, newProfile: false }
+  }
+
+  async function identity (launch: Lti13Launch & { sub: string }, registration: Lti13RegistrationRecord, accounts: AccountResolver): Promise<{ existing: LtiProfile | undefined, account: LmsAccountRef, migrated: boolean }> {
+    // Verified whenever present on a linked registration, returning learner or not: a forged
+    // claim is refused, never ignored.
+    const migration = await deps.migration.resolve(launch, registration)
+    const existing = await profiles.find(registration.id, launch.sub)
+    if (existing !== undefined) return { existing, account: existing, migrated: false }
+    if (migration?.ltiUser !== undefined) {
+      const { lmsUserId, lmsUsername, lmsEmail } = migration.ltiUser
+      return { existing: undefined, account: { lmsUserId, lmsUsername, lmsEmail }, migrated: true }
+    }
+    const account = await accounts.createAccount({ usePii: registration.usePii, name: fullName(launch), email: launch.email })
+    return { existing: undefined, account, migrated: false }
+  }
+
+  return {
+    async launch (req: Lti13LaunchRequest): Promise<Lti13LaunchOutcome> {
+      const at = now()
+      const recovered = await recoverBinding(req, at)
+      if ('page' in recovered) return { kind: 'storage-page', html: recovered.page }
+      const clearCookie = bindingClearCookie(recovered.stateId)
+
+      const registrations = createRegistrationLookup(deps.knex, deps.onRegistrationLoaded)
+      const deployments = createDeferredDeploymentRegistry(deps.knex)
+      const launch = await validateLaunch(
+        { idToken: req.idToken, state: req.state, binding: recovered.binding },
+        { stateKey: deps.stateKey, stateStore: states, findRegistrations: registrations.find, jwks: deps.jwks, deployments, publicUrl: deps.publicUrl, now: () => at }
+      )
+      const registration = registrations.loaded(launch.registrationId)
+      if (registration === undefined) throw new Error('validated launch of a registration the lookup did not load')
+
+      const content = parseLaunchContent(launch.courseKey ?? courseKeyOfUsage(launch.usageKey), launch.usageKey)
+      const courseKey = content.course.key
+      const usageKey = content.usage.key
+      assertInContentScope(compileContentScope(registration.contentScope), courseKey, usageKey)
+      const roles = mapLaunchRoles(launch.roles)
+      const baseFacts = { registrationId: registration.id, deploymentId: launch.deploymentId, courseKey, usageKey }
+
+      if (launch.sub === undefined) {
+        if (deps.lmsUrl === undefined) throw launchError('LAUNCH_LMS_NOT_CONFIGURED')
+        await deps.knex.transaction(async trx => { await deployments.commit(at, trx) })
+        deps.log.info({ event: 'lti13_launch', ...baseFacts, anonymous: true, platformRole: roles.platformRole }, 'LTI 1.3 anonymous launch')
+        const location = `${deps.lmsUrl.replace(/\/+$/, '')}/courses/${courseKey}/jump_to/${usageKey}`
+        return { kind: 'handoff', response: { kind: 'redirect', location }, clearCookie, facts: { ...baseFacts, lmsUserId: undefined, newProfile: false, migrated: false, gradedResource: false } }
+      }
+      const learner = launch as Lti13Launch & { sub: string }
+
+      const ags = agsTargetOf(launch.ags, lineitemHosts(registration), { allowLoopbackHttp: deps.allowLoopbackHttp })
+      if (deps.accounts === undefined || deps.handoff === undefined) throw launchError('LAUNCH_LMS_NOT_CONFIGURED')
+
+      const found = await identity(learner, registration, deps.accounts)
+      await deps.accounts.ensureEnrolled(found.account, courseKey)
+      const stored = await store({
+        registrationId: registration.id,
+        sub: learner.sub,
+        existing: found.existing,
+        account: found.account,
+        deployments,
+        ags,
+        deploymentId: launch.deploymentId,
+        courseKey,
+        usageKey,
+        at
+      })
+      if (stored.newProfile) deps.onNewLearner?.(stored.account.lmsUserId)
+
+      const facts: Lti13LaunchFacts = {
+        ...baseFacts,
+        lmsUserId: stored.account.lmsUserId,
+        newProfile: stored.newProfile,
+        migrated: found.migrated && stored.newProfile,
+        gradedResource: ags !== undefined
+      }
+      deps.log.info({ event: 'lti13_launch', ...facts, subHash: hashSub(learner.sub), platformRole: roles.platformRole }, 'LTI 1.3 launch')
+      const response = await deps.handoff.respond({
+        account: stored.account,
+        courseKey,
+        usageKey,
+        roles: roles.relayRoles,
+        contextId: launch.context?.id ?? `lti13-${registration.id}-${launch.deploymentId}`,
+        resourceLinkId: launch.resourceLink.id,
+        fullName: registration.usePii ? fullName(launch) : undefined
+      })
+      return { kind: 'handoff', response, clearCookie, facts }
+    }
+  }
+}
+
+export type Lti13LaunchService = ReturnType<typeof createLti13LaunchService>
+
+function fullName (launch: Pick<Lti13Launch, 'name' | 'givenName' | 'familyName'>): string | undefined {
+  const name = launch.name?.trim()
+  if (name !== undefined && name !== '') return name
+  const joined = [launch.givenName, launch.familyName].filter(part => part !== undefined && part.trim() !== '').join(' ').trim()
+  return joined === '' ? undefined : joined
+}
+
+/** Logs name a learner by a short hash of `sub`, never by `sub` itself (lti-checklist.md §2 #19). */
+function hashSub (sub: string): string {
+  return createHash('sha256').update(sub, 'utf8').digest('base64url').slice(0, 12)
+}
