@@ -1,11 +1,14 @@
 import fp from 'fastify-plugin'
-import { createAccountResolver } from '../src/launch/account-resolver.js'
-import { createHandoff } from '../src/launch/handoff.js'
+import { createAccountResolver, type AccountResolver } from '../src/launch/account-resolver.js'
+import { createHandoff, type Handoff } from '../src/launch/handoff.js'
 import { createLti11LaunchService, type Lti11LaunchService } from '../src/launch/lti11-launch.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     lti11Launch: Lti11LaunchService
+    /** Shared by LTI 1.1 and 1.3 (one enrollment cache); undefined when LMS_URL is not set. */
+    launchAccounts: AccountResolver | undefined
+    launchHandoff: Handoff | undefined
     /** Launch hooks other plugins subscribe to (the event consumer's relevance set). */
     launchEvents: { onNewLearner: Array<(lmsUserId: number) => void> }
   }
@@ -26,6 +29,8 @@ export default fp(async (app) => {
         signingKey: () => app.toolKeys.signingKey()
       })
     : undefined
+  app.decorate('launchAccounts', accounts)
+  app.decorate('launchHandoff', handoff)
   const launchEvents = { onNewLearner: [] as Array<(lmsUserId: number) => void> }
   app.decorate('launchEvents', launchEvents)
   app.decorate('lti11Launch', createLti11LaunchService({

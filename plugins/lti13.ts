@@ -1,8 +1,6 @@
 import fp from 'fastify-plugin'
 import { createJwksCache } from '../src/lti/v13/jwks-cache.js'
 import { deriveStateKey } from '../src/lti/v13/state-token.js'
-import { createAccountResolver } from '../src/launch/account-resolver.js'
-import { createHandoff } from '../src/launch/handoff.js'
 import { createJwksFetcher } from '../src/launch/lti13-jwks-fetch.js'
 import { createLti13LaunchService, type Lti13LaunchService } from '../src/launch/lti13-launch.js'
 import { createLti13LoginService, type Lti13LoginService } from '../src/launch/lti13-login.js'
@@ -26,17 +24,8 @@ export default fp(async (app) => {
   const fetcher = createJwksFetcher(app.outbound, { timeoutMs: c.OUTBOUND_TIMEOUT_MS })
   const jwks = createJwksCache({ fetchJwks: fetcher.fetchJwks })
   const platform = app.platformClient
-  const accounts = platform ? createAccountResolver({ platform, emailDomain: c.LMS_USER_EMAIL_DOMAIN }) : undefined
-  const handoff = platform
-    ? createHandoff({
-        mode: c.LMS_SESSION_HANDOFF,
-        lmsUrl: platform.lmsUrl,
-        publicOrigin: c.publicOrigin,
-        relay: c.LMS_RELAY_CONSUMER_KEY && c.LMS_RELAY_CONSUMER_SECRET ? { consumerKey: c.LMS_RELAY_CONSUMER_KEY, consumerSecret: c.LMS_RELAY_CONSUMER_SECRET } : undefined,
-        tokenLoginPath: c.LMS_TOKEN_LOGIN_PATH,
-        signingKey: () => app.toolKeys.signingKey()
-      })
-    : undefined
+  const accounts = app.launchAccounts
+  const handoff = app.launchHandoff
   app.decorate('lti13', {
     login: createLti13LoginService({
       knex: app.knex,
