@@ -136,7 +136,8 @@ t.test('a worker killed mid-send: the job is delivered after its lease expires, 
   if (job === undefined) throw new Error('no job seeded')
   fake.switches.respondWith({ kind: 'hang' }, 1)
 
-  const leaseMs = 4_000
+  // Long enough that a loaded CI machine cannot let it expire between the claim and the check below.
+  const leaseMs = 12_000
   const doomed = spawnWorker(db.url, leaseMs)
   t.teardown(() => { doomed.child.kill('SIGKILL') })
   await waitFor('the doomed worker to reach the platform', () => fake.requests.length === 1, 30_000).catch(err => {
