@@ -4,6 +4,7 @@
  * launch code opens it. Methods take an optional transaction; the caller owns it.
  */
 import type { Knex } from 'knex'
+import { bool, stringList } from './column-values.js'
 
 export interface Lti11ConsumerRow {
   id: number
@@ -82,16 +83,6 @@ export function createLti11ConsumersRepository (knex: Knex) {
 
 export type Lti11ConsumersRepository = ReturnType<typeof createLti11ConsumersRepository>
 
-function bool (v: number | boolean): boolean {
-  return v === true || Number(v) === 1
-}
-
-function stringList (text: string, column: string): string[] {
-  const value: unknown = JSON.parse(text)
-  if (!Array.isArray(value) || !value.every(v => typeof v === 'string')) throw new Error(`${TABLE}.${column} is not a JSON array of strings`)
-  return value
-}
-
 export function fromRow (row: Lti11ConsumerRow): Lti11Consumer {
   return {
     id: Number(row.id),
@@ -99,12 +90,12 @@ export function fromRow (row: Lti11ConsumerRow): Lti11Consumer {
     consumerKey: row.consumer_key,
     secretEnc: row.secret_enc,
     instanceGuid: row.instance_guid,
-    contentScope: stringList(row.content_scope, 'content_scope'),
+    contentScope: stringList(row.content_scope, TABLE, 'content_scope'),
     usePii: bool(row.use_pii),
     requireUserAccount: bool(row.require_user_account),
-    outcomeHosts: stringList(row.outcome_hosts, 'outcome_hosts'),
+    outcomeHosts: stringList(row.outcome_hosts, TABLE, 'outcome_hosts'),
     pinOutcomeHost: bool(row.pin_outcome_host),
-    signatureMethods: stringList(row.signature_methods, 'signature_methods'),
+    signatureMethods: stringList(row.signature_methods, TABLE, 'signature_methods'),
     timestampWindow: Number(row.timestamp_window),
     active: bool(row.active),
     createdAt: Number(row.created_at),

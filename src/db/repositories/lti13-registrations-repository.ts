@@ -3,6 +3,7 @@
  * Methods take an optional transaction; the caller owns it.
  */
 import type { Knex } from 'knex'
+import { bool, stringList } from './column-values.js'
 
 export type DeploymentPolicy = 'strict' | 'record'
 
@@ -90,16 +91,6 @@ export function createLti13RegistrationsRepository (knex: Knex) {
 
 export type Lti13RegistrationsRepository = ReturnType<typeof createLti13RegistrationsRepository>
 
-function bool (v: number | boolean): boolean {
-  return v === true || Number(v) === 1
-}
-
-function stringList (text: string, column: string): string[] {
-  const value: unknown = JSON.parse(text)
-  if (!Array.isArray(value) || !value.every(v => typeof v === 'string')) throw new Error(`${TABLE}.${column} is not a JSON array of strings`)
-  return value
-}
-
 export function fromRow (row: Lti13RegistrationRow): Lti13RegistrationRecord {
   return {
     id: Number(row.id),
@@ -112,11 +103,11 @@ export function fromRow (row: Lti13RegistrationRow): Lti13RegistrationRecord {
     jwksUrl: row.jwks_url,
     // Anything but the explicit opt-in is treated as the safe policy.
     deploymentPolicy: row.deployment_policy === 'record' ? 'record' : 'strict',
-    contentScope: stringList(row.content_scope, 'content_scope'),
+    contentScope: stringList(row.content_scope, TABLE, 'content_scope'),
     usePii: bool(row.use_pii),
     allowAnonymous: bool(row.allow_anonymous),
-    allowedAlgorithms: stringList(row.allowed_algorithms, 'allowed_algorithms'),
-    allowedHosts: stringList(row.allowed_hosts, 'allowed_hosts'),
+    allowedAlgorithms: stringList(row.allowed_algorithms, TABLE, 'allowed_algorithms'),
+    allowedHosts: stringList(row.allowed_hosts, TABLE, 'allowed_hosts'),
     tokenMaxAge: Number(row.token_max_age),
     lti11ConsumerId: row.lti11_consumer_id === null ? null : Number(row.lti11_consumer_id),
     active: bool(row.active),
