@@ -109,3 +109,9 @@ export function isUniqueViolation (err: unknown): boolean {
   if (!e) return false
   return e.code === 'ER_DUP_ENTRY' || e.errno === 1062 || e.code === 'SQLITE_CONSTRAINT_UNIQUE' || e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
 }
+
+/** True when MySQL/MariaDB chose this transaction as a deadlock victim: it was rolled back and may be run again. */
+export function isDeadlock (err: unknown): boolean {
+  const e = err as { code?: string, errno?: number } | null
+  return e?.code === 'ER_LOCK_DEADLOCK' || e?.errno === 1213
+}

@@ -21,7 +21,7 @@ import { createLti11ConsumersRepository, type Lti11Consumer } from '../db/reposi
 import { createLtiUsersRepository, type LmsAccountRef } from '../db/repositories/lti-users-repository.js'
 import { createOAuthNoncesRepository } from '../db/repositories/oauth-nonces-repository.js'
 import { createOutcomeTargetsRepository } from '../db/repositories/outcome-targets-repository.js'
-import { isUniqueViolation } from '../db/connection.js'
+import { isDeadlock, isUniqueViolation } from '../db/connection.js'
 import type { AccountResolver } from './account-resolver.js'
 import type { Handoff, HandoffResponse } from './handoff.js'
 import { launchError } from './errors.js'
@@ -151,15 +151,16 @@ export function createLti11LaunchService (deps: Lti11LaunchDeps) {
       }
       await deps.accounts.ensureEnrolled(account, courseKey)
 
-      if (!unchanged) await deps.knex.transaction(async trx => {
+      // One transaction for everything the launch records. A concurrent first launch of the same learner
+      // makes our insert fail (or, on InnoDB, makes one of the two a deadlock victim: both insert the
+      // mapping and update the consumer row): the whole write then runs again on the winner's mapping.
+      const record = async (): Promise<void> => await deps.knex.transaction(async trx => {
         let ltiUserRowId = mapped?.id
         if (!mapped) {
           try {
             ltiUserRowId = await users.insert(consumer.id, launch.userId, account, at, trx)
           } catch (err) {
             if (!isUniqueViolation(err)) throw err
-            // A concurrent first launch of the same learner won: use its mapping (ours is orphaned in the LMS).
-            deps.log.warn({ consumerId: consumer.id, orphanLmsUserId: account.lmsUserId }, 'concurrent first launch: keeping the other mapping')
             throw new ConcurrentMapping()
           }
         }
@@ -181,20 +182,24 @@ export function createLti11LaunchService (deps: Lti11LaunchDeps) {
             ltiUserId: ltiUserRowId!, outcomeServiceId: serviceId, lmsUserId: account.lmsUserId, courseKey, usageKey, sourcedid: launch.lisResultSourcedid!
           }, at, trx)
         }
-      }).catch(async err => {
-        if (!(err instanceof ConcurrentMapping)) throw err
-        mapped = await users.find(consumer.id, launch.userId)
-        if (!mapped) throw launchError('LAUNCH_ACCOUNT_UNAVAILABLE')
-        account = mapped
-        newLearner = false
-        // The winner recorded the learner; write our outcome target on its mapping.
-        if (outcome) {
-          await deps.knex.transaction(async trx => {
-            const serviceId = await outcomes.upsertOutcomeService(consumer.id, outcome.url, at, trx)
-            await outcomes.upsertGradedAssignment({ ltiUserId: mapped!.id, outcomeServiceId: serviceId, lmsUserId: account.lmsUserId, courseKey, usageKey, sourcedid: launch.lisResultSourcedid! }, at, trx)
-          })
-        }
       })
+      // Three rounds at most: a deadlock victim may find the winner not yet committed and collide once more.
+      for (let round = 1; !unchanged; round++) {
+        try {
+          await record()
+          break
+        } catch (err) {
+          if (!(err instanceof ConcurrentMapping) && !isDeadlock(err)) throw err
+          if (round === 3) throw launchError('LAUNCH_ACCOUNT_UNAVAILABLE', undefined, { cause: err })
+          const winner = await users.find(consumer.id, launch.userId)
+          if (winner && winner.id !== mapped?.id) {
+            if (!mapped) deps.log.warn({ consumerId: consumer.id, orphanLmsUserId: account.lmsUserId }, 'concurrent first launch: keeping the other mapping')
+            mapped = winner
+            account = winner
+            newLearner = false
+          }
+        }
+      }
       if (newLearner) deps.onNewLearner?.(account.lmsUserId)
 
       deps.log.info({ event: 'lti11_launch', consumerId: consumer.id, courseKey, usageKey, newLearner, outcome: Boolean(outcome), skew: verified.skewSeconds }, 'LTI 1.1 launch')
