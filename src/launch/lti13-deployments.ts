@@ -14,6 +14,8 @@ export interface DeferredDeploymentRegistry extends DeploymentRegistry {
    * a transaction rolled back and run again (concurrent first launch) writes them again.
    */
   commit (now: number, trx: Knex.Transaction): Promise<void>
+  /** True when `commit` has a deployment to write (one `record` accepted that was not yet known). */
+  hasPending (): boolean
 }
 
 /** Read-only view: the login uses it to pick among several clients of one issuer. */
@@ -30,8 +32,12 @@ export function createDeferredDeploymentRegistry (knex: Knex): DeferredDeploymen
   return {
     isKnown: async (registrationId, deploymentId) => (await repository.find(Number(registrationId), deploymentId)) !== undefined,
     async record (registrationId, deploymentId) {
+      // Known already (every launch after the first): nothing to write, so a returning learner's
+      // launch needs no write transaction. `commit` checks again inside the transaction.
+      if (await repository.find(Number(registrationId), deploymentId) !== undefined) return
       pending.push({ registrationId, deploymentId })
     },
+    hasPending: () => pending.length > 0,
     async commit (now, trx) {
       for (const { registrationId, deploymentId } of pending) {
         if (await repository.find(Number(registrationId), deploymentId, trx) !== undefined) continue

@@ -7,6 +7,7 @@ import t, { type Test } from 'tap'
 import { randomBytes } from 'node:crypto'
 import { createTestDb } from '../helpers/db.js'
 import { createOidcStatesRepository } from '../../src/db/repositories/oidc-states-repository.js'
+import { preparedSql } from '../../src/db/prepared-statements.js'
 import { createLti13RegistrationsRepository } from '../../src/db/repositories/lti13-registrations-repository.js'
 import type { StateRecord } from '../../src/lti/v13/state-store.js'
 
@@ -56,6 +57,33 @@ t.test('concurrent consumes of one state: exactly one gets it', async t => {
     const results = await Promise.all(Array.from({ length: 8 }, async () => await states.consume(saved.stateId)))
     t.equal(results.filter(r => r !== null).length, 1, `round ${round}: one winner`)
   }
+})
+
+t.test('without DELETE … RETURNING (MySQL 8): the transaction path is single use too', async t => {
+  const { states, registrationId, db } = await setup(t)
+  // The shared per-knex instance the repository asks: as a MySQL 8 server would answer.
+  const sql = preparedSql(db.knex)
+  const probe = sql.hasDeleteReturning
+  t.equal(await probe(), true, 'the database under test has RETURNING: the default path is the one-statement path')
+  sql.hasDeleteReturning = async () => false
+  t.teardown(() => { sql.hasDeleteReturning = probe })
+  const saved = record(registrationId)
+  await states.save(saved)
+  // The fallback goes through knex (its 'query' events); the one-statement path does not.
+  const seen: string[] = []
+  const onQuery = (q: { sql: string }) => { seen.push(q.sql.split(' ')[0]!.toLowerCase()) }
+  db.knex.on('query', onQuery)
+  t.same(await states.consume(saved.stateId), saved)
+  db.knex.off('query', onQuery)
+  t.same(seen.filter(s => s === 'select' || s === 'delete'), ['select', 'delete'], 'read (with lock) then delete, in a transaction')
+  t.equal(await states.consume(saved.stateId), null)
+  for (let round = 0; round < 5; round++) {
+    const raced = record(registrationId)
+    await states.save(raced)
+    const results = await Promise.all(Array.from({ length: 8 }, async () => await states.consume(raced.stateId)))
+    t.equal(results.filter(r => r !== null).length, 1, `round ${round}: one winner`)
+  }
+  t.equal(Number((await db.knex('oidc_states').count({ n: '*' }).first())?.n), 0)
 })
 
 t.test('purgeExpired removes only expired states', async t => {

@@ -1,12 +1,23 @@
 /** `lti_users`: LTI 1.1 consumer + LTI user_id → LMS account. Optional transaction on every method. */
 import type { Knex } from 'knex'
+import { preparedSql } from '../prepared-statements.js'
 
 export interface LmsAccountRef { lmsUserId: number, lmsUsername: string, lmsEmail: string }
 export interface LtiUser extends LmsAccountRef { id: number, consumerId: number, ltiUserId: string }
 
 interface Row { id: number, consumer_id: number, lti_user_id: string, lms_user_id: number | string, lms_username: string, lms_email: string }
 
+// Once per LTI 1.1 launch: a prepared statement (src/db/prepared-statements.ts).
+const FIND_WITH_ASSIGNMENT = `SELECT u.id, u.consumer_id, u.lti_user_id, u.lms_user_id, u.lms_username, u.lms_email,
+  a.id AS a_id, a.lis_result_sourcedid AS a_sourcedid, s.url AS s_url
+FROM lti_users u
+LEFT JOIN graded_assignments a ON a.lti_user_id = u.id AND a.usage_key = ?
+LEFT JOIN outcome_services s ON s.id = a.outcome_service_id
+WHERE u.consumer_id = ? AND u.lti_user_id = ?
+LIMIT 1`
+
 export function createLtiUsersRepository (knex: Knex) {
+  const sql = preparedSql(knex)
   const q = (trx?: Knex.Transaction) => (trx ?? knex)<Row>('lti_users')
   return {
     async find (consumerId: number, ltiUserId: string, trx?: Knex.Transaction): Promise<LtiUser | undefined> {
@@ -18,13 +29,9 @@ export function createLtiUsersRepository (knex: Knex) {
      * outcome target on this block (so an unchanged re-launch writes nothing).
      */
     async findWithAssignment (consumerId: number, ltiUserId: string, usageKey: string, trx?: Knex.Transaction): Promise<{ user: LtiUser, assignment?: { id: number, sourcedid: string, outcomeUrl: string } } | undefined> {
-      const row = await (trx ?? knex)('lti_users as u')
-        .leftJoin('graded_assignments as a', function () { this.on('a.lti_user_id', '=', 'u.id').andOn('a.usage_key', '=', knex.raw('?', [usageKey])) })
-        .leftJoin('outcome_services as s', 's.id', 'a.outcome_service_id')
-        .where({ 'u.consumer_id': consumerId, 'u.lti_user_id': ltiUserId })
-        .first('u.*', 'a.id as a_id', 'a.lis_result_sourcedid as a_sourcedid', 's.url as s_url')
+      const row = await sql.first<Row & { a_id: number | string | null, a_sourcedid: string, s_url: string }>(FIND_WITH_ASSIGNMENT, [usageKey, consumerId, ltiUserId], trx)
       if (!row) return undefined
-      const user = fromRow(row as Row)
+      const user = fromRow(row)
       return row.a_id == null ? { user } : { user, assignment: { id: Number(row.a_id), sourcedid: row.a_sourcedid, outcomeUrl: row.s_url } }
     },
     /** Throws the driver's unique violation when another launch mapped the same user first. */

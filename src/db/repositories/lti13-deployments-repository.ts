@@ -4,6 +4,7 @@
  * method; the caller owns it.
  */
 import type { Knex } from 'knex'
+import { preparedSql } from '../prepared-statements.js'
 
 export type DeploymentSource = 'admin' | 'recorded'
 
@@ -24,9 +25,11 @@ export interface Lti13Deployment {
 }
 
 const TABLE = 'lti13_deployments'
+const FIND = 'SELECT id, registration_id, deployment_id, source, created_at FROM lti13_deployments WHERE registration_id = ? AND deployment_id = ? LIMIT 1'
 
 export function createLti13DeploymentsRepository (knex: Knex) {
   const q = (trx?: Knex.Transaction) => (trx ?? knex)<Lti13DeploymentRow>(TABLE)
+  const sql = preparedSql(knex)
   return {
     async listByRegistration (registrationId: number, trx?: Knex.Transaction): Promise<Lti13Deployment[]> {
       return (await q(trx).select('*').where({ registration_id: registrationId }).orderBy('id', 'asc')).map(fromRow)
@@ -36,8 +39,9 @@ export function createLti13DeploymentsRepository (knex: Knex) {
       if (registrationIds.length === 0) return []
       return (await q(trx).select('*').whereIn('registration_id', registrationIds).orderBy('id', 'asc')).map(fromRow)
     },
+    /** Read on every LTI 1.3 launch (login and launch): a prepared statement. */
     async find (registrationId: number, deploymentId: string, trx?: Knex.Transaction): Promise<Lti13Deployment | undefined> {
-      const row = await q(trx).where({ registration_id: registrationId, deployment_id: deploymentId }).first()
+      const row = await sql.first<Lti13DeploymentRow>(FIND, [registrationId, deploymentId], trx)
       return row ? fromRow(row) : undefined
     },
     /** Throws the driver's unique violation when the registration already lists it. */

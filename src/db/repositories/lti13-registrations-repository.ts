@@ -3,6 +3,7 @@
  * Methods take an optional transaction; the caller owns it.
  */
 import type { Knex } from 'knex'
+import { preparedSql } from '../prepared-statements.js'
 import { bool, stringList } from './column-values.js'
 
 export type DeploymentPolicy = 'strict' | 'record'
@@ -55,9 +56,13 @@ export type NewLti13Registration = Omit<Lti13RegistrationRecord, 'id'>
 export type Lti13RegistrationChanges = Partial<Omit<Lti13RegistrationRecord, 'id' | 'createdAt'>>
 
 const TABLE = 'lti13_registrations'
+// Once per LTI 1.3 login and launch: prepared statements (src/db/prepared-statements.ts).
+const BY_ISSUER = 'SELECT * FROM lti13_registrations WHERE issuer = ? ORDER BY id'
+const BY_ISSUER_AND_CLIENT = 'SELECT * FROM lti13_registrations WHERE issuer = ? AND client_id = ? ORDER BY id'
 
 export function createLti13RegistrationsRepository (knex: Knex) {
   const q = (trx?: Knex.Transaction) => (trx ?? knex)<Lti13RegistrationRow>(TABLE)
+  const sql = preparedSql(knex)
   return {
     async list (trx?: Knex.Transaction): Promise<Lti13RegistrationRecord[]> {
       return (await q(trx).select('*').orderBy('id', 'asc')).map(fromRow)
@@ -68,9 +73,10 @@ export function createLti13RegistrationsRepository (knex: Knex) {
     },
     /** The launch lookup: every registration of an issuer, or the one with this client id. */
     async findByIssuer (issuer: string, clientId?: string, trx?: Knex.Transaction): Promise<Lti13RegistrationRecord[]> {
-      const query = q(trx).select('*').where({ issuer })
-      if (clientId !== undefined) query.andWhere({ client_id: clientId })
-      return (await query.orderBy('id', 'asc')).map(fromRow)
+      const rows = clientId === undefined
+        ? await sql.all<Lti13RegistrationRow>(BY_ISSUER, [issuer], trx)
+        : await sql.all<Lti13RegistrationRow>(BY_ISSUER_AND_CLIENT, [issuer, clientId], trx)
+      return rows.map(fromRow)
     },
     /** Throws the driver's unique violation on a duplicate (issuer, client_id). */
     async insert (registration: NewLti13Registration, trx?: Knex.Transaction): Promise<number> {

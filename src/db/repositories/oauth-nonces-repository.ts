@@ -1,13 +1,19 @@
 /** `oauth_nonces`: the LTI 1.1 replay store. The unique key makes the insert the check. */
 import type { Knex } from 'knex'
 import { isUniqueViolation } from '../connection.js'
+import { preparedSql } from '../prepared-statements.js'
+
+// Once per LTI 1.1 launch: a prepared statement whose commit concurrent launches share
+// (src/db/prepared-statements.ts, `runGrouped`); each launch still gets its own unique-key answer.
+const INSERT = 'INSERT INTO oauth_nonces (consumer_id, nonce, expires_at) VALUES (?, ?, ?)'
 
 export function createOAuthNoncesRepository (knex: Knex) {
+  const sql = preparedSql(knex)
   return {
     /** true when recorded, false when this consumer already used the nonce (a replay). */
     async record (consumerId: number, nonce: string, expiresAt: number): Promise<boolean> {
       try {
-        await knex('oauth_nonces').insert({ consumer_id: consumerId, nonce, expires_at: expiresAt })
+        await sql.runGrouped(INSERT, [consumerId, nonce, expiresAt])
         return true
       } catch (err) {
         if (isUniqueViolation(err)) return false

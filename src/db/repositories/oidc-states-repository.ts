@@ -6,6 +6,7 @@
 import type { Knex } from 'knex'
 import type { StateRecord, StateStore } from '../../lti/v13/state-store.js'
 import { knexDialect } from '../connection.js'
+import { preparedSql } from '../prepared-statements.js'
 
 interface Row {
   id: number
@@ -19,6 +20,10 @@ interface Row {
 }
 
 const TABLE = 'oidc_states'
+// Once per LTI 1.3 login and launch: prepared statements whose commits concurrent requests share
+// (src/db/prepared-statements.ts, `runGrouped`/`allGrouped`).
+const INSERT = 'INSERT INTO oidc_states (state_id, nonce, registration_id, binding_hash, target_link_uri, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)'
+const DELETE_RETURNING = 'DELETE FROM oidc_states WHERE state_id = ? RETURNING state_id, nonce, registration_id, binding_hash, target_link_uri, expires_at'
 
 export interface OidcStatesRepository extends StateStore {
   /** Removes expired states in a bounded batch; returns how many went. */
@@ -28,26 +33,24 @@ export interface OidcStatesRepository extends StateStore {
 export function createOidcStatesRepository (knex: Knex, options: { now?: () => number } = {}): OidcStatesRepository {
   const now = options.now ?? Date.now
   const mysql = knexDialect(knex) === 'mysql'
+  const sql = preparedSql(knex)
   return {
     async save (record) {
-      await knex<Row>(TABLE).insert({
-        state_id: record.stateId,
-        nonce: record.nonce,
-        registration_id: Number(record.registrationId),
-        binding_hash: record.bindingHash,
-        target_link_uri: record.targetLinkUri,
-        expires_at: record.expiresAt.getTime(),
-        created_at: now()
-      } as never)
+      await sql.runGrouped(INSERT, [record.stateId, record.nonce, Number(record.registrationId), record.bindingHash, record.targetLinkUri, record.expiresAt.getTime(), now()])
     },
 
     /**
-     * Read and delete in one transaction; the DELETE's affected-row count decides who consumed the
-     * state, so two concurrent launches with the same state can never both get the record. On
-     * MySQL/MariaDB the read also takes the row lock (FOR UPDATE), so the loser waits for the
-     * winner's commit and then finds nothing; SQLite has one connection and one writer anyway.
+     * Single use, atomically. Where the database has `DELETE … RETURNING` (SQLite ≥ 3.35, MariaDB ≥
+     * 10.5) it is one statement: of two concurrent launches with the same state, one deletes the
+     * row and gets it back, the other deletes nothing (on InnoDB it waits for the first one's row
+     * lock) and gets no row. On MySQL 8 (no RETURNING): read and delete in one transaction, the
+     * read taking the row lock (FOR UPDATE) and the DELETE's affected-row count deciding.
      */
     async consume (stateId) {
+      if (await sql.hasDeleteReturning()) {
+        const [row] = await sql.allGrouped<Row>(DELETE_RETURNING, [stateId])
+        return row === undefined ? null : fromRow(row)
+      }
       return await knex.transaction(async trx => {
         const query = trx<Row>(TABLE).where({ state_id: stateId }).first()
         const row = (mysql ? await query.forUpdate() : await query) as Row | undefined

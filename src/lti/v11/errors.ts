@@ -23,7 +23,6 @@ export const lti11Error = registerErrors({
   LTI11_NONCE_REPLAYED: [401, 'This launch was already used: start it again from the platform.'],
 
   LTI11_BAD_OUTCOME_INPUT: [422, 'A grade message could not be built from the given values.'],
-  LTI11_SIGNING_INCONSISTENT: [500, 'The outgoing LTI request could not be signed consistently.'],
 
   LTI11_OUTCOME_RESPONSE_TOO_LARGE: [502, 'The platform grade service answered with a response that is too large.'],
   LTI11_OUTCOME_RESPONSE_DOCTYPE: [502, 'The platform grade service answered with a document type declaration, which is refused.'],

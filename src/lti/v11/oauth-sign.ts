@@ -1,10 +1,9 @@
-import { createHmac, randomBytes } from 'node:crypto'
-import OAuth from 'oauth-1.0a'
+import { randomBytes } from 'node:crypto'
 import { outgoingBaseUri, signatureBaseString } from './base-string.js'
 import { oauthBodyHash } from './body-hash.js'
-import { lti11Error } from './errors.js'
+import { percentEncode } from './percent-encode.js'
 import { toParamPairs, type ParamInput, type ParamPair } from './request-params.js'
-import { SignatureMethods, type SignatureMethod } from './signature-methods.js'
+import { hmacDigest, isSignatureMethod, signingKey, type SignatureMethod } from './signature-methods.js'
 
 export interface SignLti11Input {
   /** Default `POST`. */
@@ -45,24 +44,27 @@ export interface SignedLti11Request {
 }
 
 /**
- * Signs an outgoing LTI 1.1 request (relay launch, Basic Outcomes call) with the `oauth-1.0a`
- * package. The package has quirks (it keeps the URL's case and default port, merges repeated names
- * through plain objects, parses the query itself), so we hand it a normalized base URI and every
- * parameter pre-decoded, then rebuild the base string with the same RFC 5849 code the verifier uses
- * and refuse to send anything if the two disagree.
+ * Signs an outgoing LTI 1.1 request (relay launch, Basic Outcomes call): one RFC 5849 base string,
+ * built by the same code the verifier uses, and one HMAC over it.
+ *
+ * Until 2026-11 the `oauth-1.0a` package signed and our base string only cross-checked it, which
+ * built the base string three times per signature (10% of a launch). The package stays the
+ * independent reference in the tests (test/lti/v11/oauth-sign.test.ts compares both signers over
+ * random requests, oauth-vectors.test.ts checks the published vectors); at run time it was also the
+ * weaker one (it loses a parameter named `__proto__`), so nothing is lost by signing ourselves.
  */
 export function signLti11Request (input: SignLti11Input): SignedLti11Request {
   if (input.formParams !== undefined && input.body !== undefined) throw new TypeError('give either formParams or body, not both')
   const method = (input.method ?? 'POST').toUpperCase()
   const signatureMethod = input.signatureMethod ?? 'HMAC-SHA1'
+  if (!isSignatureMethod(signatureMethod)) throw new TypeError(`unsupported signature method ${String(signatureMethod)}`)
   const { baseUri, queryPairs } = outgoingBaseUri(input.url)
   const formPairs = toParamPairs(input.formParams)
-  for (const [name] of [...queryPairs, ...formPairs]) {
-    if (name.startsWith('oauth_')) throw new TypeError(`protocol parameter ${name} must not be passed as a request parameter`)
-  }
+  for (const [name] of queryPairs) assertNotProtocol(name)
+  for (const [name] of formPairs) assertNotProtocol(name)
 
   const bodyHash = input.body === undefined ? undefined : oauthBodyHash(input.body)
-  const protocol: Array<[string, string]> = [
+  const protocol: ParamPair[] = [
     ['oauth_consumer_key', input.consumerKey],
     ['oauth_nonce', input.nonce ?? randomBytes(16).toString('hex')],
     ['oauth_signature_method', signatureMethod],
@@ -73,35 +75,25 @@ export function signLti11Request (input: SignLti11Input): SignedLti11Request {
   if (input.token !== undefined) protocol.push(['oauth_token', input.token.key])
   if (bodyHash !== undefined) protocol.push(['oauth_body_hash', bodyHash])
 
-  const oauth = new OAuth({
-    consumer: { key: input.consumerKey, secret: input.consumerSecret },
-    signature_method: signatureMethod,
-    hash_function: (baseString, key) => createHmac(SignatureMethods[signatureMethod], key).update(baseString, 'utf8').digest('base64')
-  })
-  // Everything goes into `data` as arrays (the package's one lossless shape for repeated names);
-  // `oauth_data` stays empty so the package neither drops `data` (it does when it sees a body hash
-  // there) nor mutates objects we keep.
-  const request = (): OAuth.RequestOptions => ({ url: baseUri, method, data: groupPairs([...protocol, ...queryPairs, ...formPairs]) })
-  const noOAuthData = (): OAuth.Data => ({}) as OAuth.Data
-  const ourBaseString = signatureBaseString(method, baseUri, [...protocol, ...queryPairs, ...formPairs])
-  const libraryBaseString = oauth.getBaseString(request(), noOAuthData())
-  if (libraryBaseString !== ourBaseString) throw lti11Error('LTI11_SIGNING_INCONSISTENT')
-  const signature = oauth.getSignature(request(), input.token?.secret, noOAuthData())
-
-  const oauthParams: Record<string, string> = Object.fromEntries([...protocol, ['oauth_signature', signature]])
+  const baseString = signatureBaseString(method, baseUri, [...protocol, ...queryPairs, ...formPairs])
+  const signature = hmacDigest(signatureMethod, signingKey(input.consumerSecret, input.token?.secret), baseString).toString('base64')
+  const oauthPairs: ParamPair[] = [...protocol, ['oauth_signature', signature]]
   return {
     method,
     url: input.url,
-    oauthParams,
-    formParams: [...formPairs, ...protocol, ['oauth_signature', signature]],
-    authorizationHeader: oauth.toHeader(oauthParams as unknown as OAuth.Authorization).Authorization,
+    oauthParams: Object.fromEntries(oauthPairs),
+    formParams: [...formPairs, ...oauthPairs],
+    authorizationHeader: authorizationHeader(oauthPairs),
     bodyHash
   }
 }
 
-/** Repeated names become one array, as `oauth-1.0a` expects. Null prototype: names are data. */
-function groupPairs (pairs: ReadonlyArray<ParamPair>): Record<string, string[]> {
-  const grouped: Record<string, string[]> = Object.create(null)
-  for (const [name, value] of pairs) (grouped[name] ??= []).push(value)
-  return grouped
+function assertNotProtocol (name: string): void {
+  if (name.startsWith('oauth_')) throw new TypeError(`protocol parameter ${name} must not be passed as a request parameter`)
+}
+
+/** RFC 5849 §3.5.1: `OAuth name="value", …`, both encoded; sorted by name, as `oauth-1.0a` writes it. */
+function authorizationHeader (oauthPairs: ReadonlyArray<ParamPair>): string {
+  const sorted = [...oauthPairs].sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)
+  return 'OAuth ' + sorted.map(([name, value]) => `${percentEncode(name)}="${percentEncode(value)}"`).join(', ')
 }

@@ -7,8 +7,16 @@
  * their own coded error, because no consumer can have signed such a value.
  */
 export function percentEncode (value: string): string {
-  return encodeURIComponent(value).replace(/[!'()*]/g, escapeReserved)
+  // Most names and values (keys, ids, roles, timestamps) need no escaping at all: one regex test
+  // instead of an encode and a replace (a launch encodes about 60 strings).
+  if (UNRESERVED_ONLY.test(value)) return value
+  const encoded = encodeURIComponent(value)
+  return SUB_DELIMS.test(encoded) ? encoded.replace(SUB_DELIMS_ALL, escapeReserved) : encoded
 }
+
+const UNRESERVED_ONLY = /^[A-Za-z0-9._~-]*$/
+const SUB_DELIMS = /[!'()*]/
+const SUB_DELIMS_ALL = /[!'()*]/g
 
 function escapeReserved (char: string): string {
   return '%' + char.charCodeAt(0).toString(16).toUpperCase()

@@ -1,4 +1,4 @@
-import { hkdfSync } from 'node:crypto'
+import { hkdfSync, webcrypto } from 'node:crypto'
 import { SignJWT, jwtVerify, errors } from 'jose'
 import { lti13Error } from './errors.js'
 
@@ -31,6 +31,21 @@ export function deriveStateKey (secretKey: string): Uint8Array {
   return new Uint8Array(hkdfSync('sha256', secretKey, 'openedx-lti-provider', 'lti13 oidc state v1', 32))
 }
 
+/**
+ * jose imports a raw Uint8Array key anew on every call (a WebCrypto importKey costs more than the
+ * HMAC itself, and a launch checks the state twice: binding recovery, then the validator). The
+ * CryptoKey is imported once per derived key and reused.
+ */
+const cryptoKeys = new WeakMap<Uint8Array, Promise<webcrypto.CryptoKey>>()
+async function cryptoKey (key: Uint8Array): Promise<webcrypto.CryptoKey> {
+  let made = cryptoKeys.get(key)
+  if (made === undefined) {
+    made = webcrypto.subtle.importKey('raw', key, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify'])
+    cryptoKeys.set(key, made)
+  }
+  return await made
+}
+
 export async function signStateToken (claims: StateTokenClaims, key: Uint8Array, options: { now: number, ttlSeconds: number }): Promise<string> {
   const iat = Math.floor(options.now / 1000)
   const payload: Record<string, string> = { sid: claims.stateId }
@@ -41,7 +56,7 @@ export async function signStateToken (claims: StateTokenClaims, key: Uint8Array,
     .setAudience(STATE_AUDIENCE)
     .setIssuedAt(iat)
     .setExpirationTime(iat + options.ttlSeconds)
-    .sign(key)
+    .sign(await cryptoKey(key))
 }
 
 /**
@@ -54,7 +69,7 @@ export async function verifyStateToken (token: unknown, key: Uint8Array, options
   if (token.length > MAX_STATE_LENGTH) throw lti13Error('LTI13_STATE_INVALID', { reason: 'too long' })
   let payload: Record<string, unknown>
   try {
-    const result = await jwtVerify(token, key, {
+    const result = await jwtVerify(token, await cryptoKey(key), {
       algorithms: ['HS256'],
       audience: STATE_AUDIENCE,
       currentDate: new Date(options.now),

@@ -1,4 +1,6 @@
+import { createHmac } from 'node:crypto'
 import fc from 'fast-check'
+import OAuth from 'oauth-1.0a'
 import t from 'tap'
 import { signLti11Request } from '../../../src/lti/v11/oauth-sign.js'
 import { verifyLti11Request } from '../../../src/lti/v11/oauth-verify.js'
@@ -61,11 +63,41 @@ t.test('a value that is not Unicode text is refused with a code, not a URIError'
   t.throws(() => signLti11Request({ url: 'https://a.org/', consumerKey: 'k', consumerSecret: 's', formParams: { a: 'x\uDC00' } }), { code: 'LTI11_MALFORMED_PARAM' })
 })
 
-t.test('oauth-1.0a quirks are caught by the base-string cross-check instead of sending a wrong signature', async t => {
-  // The package merges parameters through plain objects, so a parameter named `__proto__` vanishes.
-  t.throws(() => signLti11Request({ url: 'https://a.org/', consumerKey: 'k', consumerSecret: 's', formParams: [['__proto__', 'v']] }), { code: 'LTI11_SIGNING_INCONSISTENT', status: 500 })
-  t.throws(() => signLti11Request({ url: 'https://a.org/?__proto__=1', consumerKey: 'k', consumerSecret: 's', body: '<x/>' }), { code: 'LTI11_SIGNING_INCONSISTENT' })
-  // Other Object.prototype names are ordinary parameters.
-  const signed = signLti11Request({ url: 'https://a.org/p', consumerKey: 'k', consumerSecret: 's', formParams: [['constructor', 'v'], ['toString', 'w']], now: NOW })
-  t.doesNotThrow(() => verifyLti11Request({ method: 'POST', publicUrl: 'https://a.org', rawPath: '/p', body: signed.formParams, consumerSecret: 's', now: NOW }))
+t.test('our signer agrees with the independent oauth-1.0a package over random requests (signature and header)', async t => {
+  // The package keeps the URL's case and default port and merges repeated names through plain
+  // objects, so it gets what the old run-time cross-check gave it: the normalized base URI and every
+  // parameter pre-decoded, grouped by name.
+  const reference = (url: string, method: string, params: Array<[string, string]>, consumerSecret: string, signatureMethod: 'HMAC-SHA1' | 'HMAC-SHA256', oauthParams: Record<string, string>) => {
+    const oauth = new OAuth({
+      consumer: { key: 'k', secret: consumerSecret },
+      signature_method: signatureMethod,
+      hash_function: (base, key) => createHmac(signatureMethod === 'HMAC-SHA1' ? 'sha1' : 'sha256', key).update(base, 'utf8').digest('base64')
+    })
+    const parsed = new URL(url)
+    const data: Record<string, string[]> = Object.create(null)
+    for (const [n, v] of [...params, ...new URLSearchParams(parsed.search), ...Object.entries(oauthParams).filter(([n]) => n !== 'oauth_signature')]) (data[n] ??= []).push(v)
+    const request = { url: `${parsed.protocol}//${parsed.host}${parsed.pathname}`, method, data }
+    return { signature: oauth.getSignature(request, undefined, {} as OAuth.Data), header: oauth.toHeader(oauthParams as unknown as OAuth.Authorization).Authorization }
+  }
+  let compared = 0
+  fc.assert(fc.property(pairs, pairs, fc.array(pathSegment, { minLength: 1, maxLength: 4 }), text, fc.constantFrom('HMAC-SHA1', 'HMAC-SHA256') as fc.Arbitrary<'HMAC-SHA1' | 'HMAC-SHA256'>, fc.constantFrom('POST', 'get'), fc.boolean(),
+    (form, query, segments, consumerSecret, signatureMethod, method, withBody) => {
+      const search = query.length === 0 ? '' : '?' + new URLSearchParams(query).toString()
+      const url = `https://LMS.Example.edu:443/${segments.join('/')}${search}`
+      const signed = withBody
+        ? signLti11Request({ url, method, consumerKey: 'k', consumerSecret, body: 'x' + consumerSecret, signatureMethod, now: NOW })
+        : signLti11Request({ url, method, consumerKey: 'k', consumerSecret, formParams: form, signatureMethod, callback: 'about:blank', now: NOW })
+      const expected = reference(url, method.toUpperCase(), withBody ? [] : form, consumerSecret, signatureMethod, signed.oauthParams)
+      compared++
+      return signed.oauthParams.oauth_signature === expected.signature && signed.authorizationHeader === expected.header
+    }), { numRuns: 500 })
+  t.equal(compared, 500, '500 random requests compared')
+})
+
+t.test('a parameter named like an Object.prototype member is an ordinary parameter (oauth-1.0a loses `__proto__`)', async t => {
+  for (const names of [['__proto__'], ['constructor', 'toString']]) {
+    const signed = signLti11Request({ url: 'https://a.org/p?__proto__=1', consumerKey: 'k', consumerSecret: 's', formParams: names.map(n => [n, 'v'] as [string, string]), now: NOW })
+    t.doesNotThrow(() => verifyLti11Request({ method: 'POST', publicUrl: 'https://a.org', rawPath: '/p?__proto__=1', body: signed.formParams, consumerSecret: 's', now: NOW }), names.join(','))
+    t.throws(() => verifyLti11Request({ method: 'POST', publicUrl: 'https://a.org', rawPath: '/p', body: signed.formParams, consumerSecret: 's', now: NOW }), { code: 'LTI11_BAD_SIGNATURE' }, 'the query `__proto__` is signed')
+  }
 })

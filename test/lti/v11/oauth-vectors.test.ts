@@ -60,7 +60,7 @@ t.test('fixtures are the documented bytes', async t => {
 
 for (const name of ['A', 'B', 'C'] as const) {
   const v = vectors[name]
-  t.test(`Vector ${name}: our signer (oauth-1.0a) produces the published signature`, async t => {
+  t.test(`Vector ${name}: our signer produces the published signature`, async t => {
     const signed = signVector(v)
     t.equal(signed.oauthParams.oauth_signature, v.signature)
     for (const [key, value] of Object.entries(v.oauth)) t.equal(signed.oauthParams[key], value, key)
