@@ -2,11 +2,11 @@ import fp from 'fastify-plugin'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { logLevel } from 'kafkajs'
 import { createConsumerMetrics } from '../src/events/consumer/consumer-metrics.js'
-import { createEventConsumer, isConsumerHealthy, type ConsumerTuning, type EventConsumer } from '../src/events/consumer/event-consumer.js'
+import { consumerTuningFromConfig, createEventConsumer, isConsumerHealthy, type ConsumerTuning, type EventConsumer } from '../src/events/consumer/event-consumer.js'
 import { createEventPipeline, platformClientFromConfig } from '../src/events/consumer/event-pipeline.js'
 import { kafkaConnectionFromConfig } from '../src/events/consumer/kafka-client.js'
 import { createRelevantUserSource } from '../src/events/consumer/relevant-user-source.js'
-import { RelevantUsers, type RelevantUsersOptions } from '../src/events/consumer/relevant-users.js'
+import { RelevantUsers, type RelevantUserSource, type RelevantUsersOptions } from '../src/events/consumer/relevant-users.js'
 import type { BlockTreeSource } from '../src/grades/course-structure.js'
 
 declare module 'fastify' {
@@ -24,6 +24,8 @@ export interface EventConsumerPluginOptions {
   /** The LMS Blocks API; default the app's `platformClient`, else one built from LMS_* (none when unset). */
   lms?: BlockTreeSource
   relevantUsersOptions?: Omit<RelevantUsersOptions, 'source' | 'logger'>
+  /** Where the LTI users are read from; default the identity tables through app.knex (tests slow it down). */
+  relevantUserSource?: RelevantUserSource
   kafkaLogLevel?: logLevel
 }
 
@@ -35,7 +37,7 @@ export interface EventConsumerPluginOptions {
  */
 export default fp<EventConsumerPluginOptions>(async (app, opts) => {
   const config = app.config
-  const relevantUsers = new RelevantUsers({ ...opts.relevantUsersOptions, source: createRelevantUserSource(app.knex), logger: app.log })
+  const relevantUsers = new RelevantUsers({ ...opts.relevantUsersOptions, source: opts.relevantUserSource ?? createRelevantUserSource(app.knex), logger: app.log })
   app.decorate('relevantUsers', relevantUsers)
   // The launch plugin (registered before us) announces each learner it maps for the first time.
   if (app.hasDecorator('launchEvents')) app.launchEvents.onNewLearner.push(id => { relevantUsers.add(id) })
@@ -61,24 +63,30 @@ export default fp<EventConsumerPluginOptions>(async (app, opts) => {
     topic: config.eventBusTopic,
     fromBeginning: config.KAFKA_FROM_BEGINNING,
     // A queued leaf job is due now: wake the outbox worker instead of waiting for its next poll.
+    // Records settled without I/O (irrelevant, other types) stay synchronous: the consumer's fast path.
     processor: {
-      async process (message) {
-        const result = await pipeline.processor.process(message)
-        if (result.outcome === 'queued' && app.hasDecorator('passbackWorker')) app.passbackWorker?.kick()
-        return result
+      process (message) {
+        const result = pipeline.processor.process(message)
+        if (!(result instanceof Promise)) return result
+        return result.then(settled => {
+          if (settled.outcome === 'queued' && app.hasDecorator('passbackWorker')) app.passbackWorker?.kick()
+          return settled
+        })
       }
     },
     logger: log,
     metrics: createConsumerMetrics(app.metrics, relevantUsers),
-    tuning: { partitionsConsumedConcurrently: config.KAFKA_PARTITIONS_CONCURRENCY, ...opts.tuning },
+    tuning: { ...consumerTuningFromConfig(config), partitionsConsumedConcurrently: config.KAFKA_PARTITIONS_CONCURRENCY, ...opts.tuning },
     kafkaLogLevel: opts.kafkaLogLevel
   })
   app.decorate('eventConsumer', consumer)
 
   let closing = false
   const closed = new AbortController()
+  // Not ready until the LTI users are loaded and the group joined: before that, events of known
+  // learners would be judged irrelevant, or not read at all.
   app.readiness.add('event-consumer', async () => {
-    if (!relevantUsers.loaded) return { ok: true, detail: 'loading LTI users' }
+    if (!relevantUsers.loaded) return { ok: false, detail: 'loading LTI users' }
     const status = consumer.status()
     return { ok: isConsumerHealthy(status), detail: status.lastError && !isConsumerHealthy(status) ? `${status.state}: ${status.lastError}` : status.state }
   })

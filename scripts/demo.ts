@@ -125,6 +125,8 @@ async function main (): Promise<boolean> {
     LMS_RELAY_CONSUMER_KEY: relay.key,
     LMS_RELAY_CONSUMER_SECRET: relay.secret,
     KAFKA_BROKERS: kafka.bootstrap.join(','),
+    // The mock broker holds an empty fetch for the whole long-poll even when an event arrives meanwhile.
+    KAFKA_MAX_WAIT_MS: '50',
     SCHEMA_REGISTRY_URL: registry.url,
     OUTBOUND_ALLOW_LOOPBACK_HTTP: 'true',
     PASSBACK_POLL_INTERVAL_MS: '200',

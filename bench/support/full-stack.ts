@@ -6,7 +6,7 @@
  * 1.1 launches; score events are published in the Open edX wire format.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import kafkajs, { Kafka, logLevel, type ConsumerConfig, type Producer } from 'kafkajs'
+import { Kafka, logLevel, type Producer } from 'kafkajs'
 import type { FastifyInstance } from 'fastify'
 import { loadConfig } from '../../src/config.js'
 import { buildServer } from '../../src/server.js'
@@ -54,36 +54,21 @@ export interface FullStack {
 
 const TOPIC = 'learning-problem-score-lifecycle'
 
-/**
- * librdkafka's mock cluster answers a Fetch with no data only after the whole `max_wait_ms`, and
- * does not cut the wait short when a producer writes meanwhile (a real broker answers as soon as
- * data arrives). The service's consumer long-polls 5 s (kafkajs `maxWaitTimeInMs`, not an
- * environment setting), so against the mock an idle consumer sees a new event up to 5 s late.
- * With `consumerMaxWaitMs` the bench lowers that wait for every kafkajs consumer in this process,
- * so the mock behaves closer to a real broker (at most this much later than one).
- */
-let maxWaitPatched = false
-function lowerConsumerMaxWait (ms: number): void {
-  if (maxWaitPatched) return
-  maxWaitPatched = true
-  const proto = kafkajs.Kafka.prototype as unknown as { consumer: (config: ConsumerConfig) => unknown }
-  const original = proto.consumer
-  proto.consumer = function (this: unknown, config: ConsumerConfig) {
-    return original.call(this, { ...config, maxWaitTimeInMs: Math.min(config.maxWaitTimeInMs ?? 5000, ms) })
-  }
-}
 const CONSUMER = { key: 'bench-consumer', secret: 'bench-consumer-secret' }
 
 export interface FullStackOptions {
   /** Environment of the service over the bench defaults. */
   env?: Record<string, string>
-  /** See lowerConsumerMaxWait; undefined keeps the service's 5 s. */
+  /**
+   * KAFKA_MAX_WAIT_MS for the service. librdkafka's mock cluster answers an empty Fetch only after
+   * the whole long-poll, even when data arrives meanwhile (a real broker answers at once): a lower
+   * wait makes the mock behave closer to a real broker. Undefined keeps the service default.
+   */
   consumerMaxWaitMs?: number
 }
 
 export async function startFullStack (options: FullStackOptions = {}): Promise<FullStack> {
   const env = options.env ?? {}
-  if (options.consumerMaxWaitMs !== undefined) lowerConsumerMaxWait(options.consumerMaxWaitMs)
   const cleanups: Array<() => Promise<unknown>> = []
   const close = async (): Promise<void> => {
     for (const fn of cleanups.reverse()) await fn().catch(() => {})
@@ -103,7 +88,11 @@ export async function startFullStack (options: FullStackOptions = {}): Promise<F
       NODE_ENV: 'test', LOG_LEVEL: 'warn', PORT: String(port), PUBLIC_URL: publicUrl, DATABASE_URL: db.url,
       LMS_URL: lms.url, LMS_CLIENT_ID: 'lti-provider-client', LMS_CLIENT_SECRET: 'lti-provider-secret',
       LMS_RELAY_CONSUMER_KEY: 'relay', LMS_RELAY_CONSUMER_SECRET: 'relay-secret',
-      KAFKA_BROKERS: kafka.bootstrap.join(','), OUTBOUND_ALLOW_LOOPBACK_HTTP: 'true', ...env
+      KAFKA_BROKERS: kafka.bootstrap.join(','), OUTBOUND_ALLOW_LOOPBACK_HTTP: 'true',
+      // Benchmarks drive thousands of launches per second from one address: the abuse limits (RATE_LIMIT_*) would measure 429s.
+      RATE_LIMIT_ENABLED: 'false',
+      ...(options.consumerMaxWaitMs === undefined ? {} : { KAFKA_MAX_WAIT_MS: String(options.consumerMaxWaitMs) }),
+      ...env
     }, { envFile: false })
     const app = await buildServer(config)
     cleanups.push(() => app.close())

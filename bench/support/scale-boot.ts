@@ -27,8 +27,7 @@ const config = loadConfig({
 }, { envFile: false })
 const app = await buildServer(config)
 await app.listen({ port: 0, host: '127.0.0.1' })
-// /ready already answers 200 while the LTI users load (the consumer starts only after): ready
-// here means the set is loaded and the consumer has joined its group, as /ready then also says.
+// Ready: the LTI users are loaded and the consumer has joined its group (/ready says 503 until both).
 const ready = async (): Promise<boolean> => app.relevantUsers.loaded && app.eventConsumer?.status().state === 'running' &&
   (await app.inject({ method: 'GET', url: '/ready' })).statusCode === 200
 while (!(await ready())) {

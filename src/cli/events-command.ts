@@ -6,7 +6,7 @@ import type { Command } from 'commander'
 import { createEventPipeline, platformClientFromConfig } from '../events/consumer/event-pipeline.js'
 import { kafkaConnectionFromConfig, type ConsumerLogger } from '../events/consumer/kafka-client.js'
 import { replayEvents, type ReplayResult } from '../events/consumer/replay.js'
-import type { ConsumerTuning } from '../events/consumer/event-consumer.js'
+import { consumerTuningFromConfig, type ConsumerTuning } from '../events/consumer/event-consumer.js'
 import { parseReplayFrom, ReplayError } from '../events/consumer/replay-input.js'
 import { parseId } from '../admin/cli-support.js'
 import { formatTable, withContext as defaultWithContext, type CliContext } from './context.js'
@@ -58,7 +58,7 @@ export function registerEventsCommand (program: Command, deps: EventsCommandDeps
             from,
             processor: pipeline.processor,
             logger,
-            tuning: deps.tuning,
+            tuning: { ...consumerTuningFromConfig(config), ...deps.tuning },
             timeoutMs
           })
           write(o.json ? JSON.stringify(result, null, 2) + '\n' : summary(result))

@@ -69,10 +69,11 @@ export function defaultWorkerOwner (): string {
 }
 
 /**
- * The outbox worker: claims due jobs in rounds (per-host slots, one job per target at a time),
- * delivers each, and records the result: delivered, superseded, failed with an exponential,
- * jittered backoff (Retry-After honoured, the host paused meanwhile), or dead (permanent refusal,
- * or attempts exhausted) with the last error kept. Durable: everything it knows is in the job rows,
+ * The outbox worker: claims due jobs in rounds (per-host slots, one job per target at a time, up
+ * to one job ahead per slot so that claims come once per several deliveries), delivers each, and
+ * records the result: delivered, superseded, failed with an exponential, jittered backoff
+ * (Retry-After honoured, the host paused meanwhile), or dead (permanent refusal, or attempts
+ * exhausted) with the last error kept. Durable: everything it knows is in the job rows,
  * so a restart, or another instance after the lease, carries on where it stopped.
  */
 export function createOutboxWorker (options: OutboxWorkerOptions): OutboxWorker {
@@ -84,8 +85,17 @@ export function createOutboxWorker (options: OutboxWorkerOptions): OutboxWorker 
   const log = options.log
 
   const perHost = new Map<string, number>()
+  /**
+   * Claimed jobs waiting for a slot of their host, in due order. A claim takes up to twice the
+   * per-host concurrency, so a finished delivery starts the next job at once and one claim feeds
+   * several deliveries instead of each finish running the claim query again.
+   */
+  const queued = new Map<string, ClaimedJob[]>()
+  let queuedCount = 0
   const pausedUntil = new Map<string, number>()
   const running = new Set<Promise<void>>()
+  /** Claimed-ahead jobs being given back (stop, host paused, lease too short). */
+  const releasing = new Set<Promise<void>>()
   const shutdown = new AbortController()
   let started = false
   let stopped = false
@@ -99,9 +109,18 @@ export function createOutboxWorker (options: OutboxWorkerOptions): OutboxWorker 
     return perHost.get(host) ?? 0
   }
 
+  /** Jobs of `host` this process holds: delivering plus claimed and waiting. */
+  function hostHeld (host: string): number {
+    return hostBusy(host) + (queued.get(host)?.length ?? 0)
+  }
+
+  /** In flight plus one claimed-ahead job per slot. */
+  const hostCapacity = options.perHostConcurrency * 2
+
   function excludedHosts (at: number): { hosts: string[], saturated: boolean } {
     const out: string[] = []
-    for (const [host, n] of perHost) if (n >= options.perHostConcurrency) out.push(host)
+    const held = new Set([...perHost.keys(), ...queued.keys()])
+    for (const host of held) if (hostHeld(host) >= hostCapacity) out.push(host)
     const saturated = out.length > 0
     for (const [host, until] of pausedUntil) {
       if (until > at) out.push(host)
@@ -122,8 +141,8 @@ export function createOutboxWorker (options: OutboxWorkerOptions): OutboxWorker 
           break
         }
         if (targets.has(c.targetKey)) continue
-        const used = hostSlots.get(c.platformHost) ?? hostBusy(c.platformHost)
-        if (used >= options.perHostConcurrency) {
+        const used = hostSlots.get(c.platformHost) ?? hostHeld(c.platformHost)
+        if (used >= hostCapacity) {
           left.behind = true
           continue
         }
@@ -137,7 +156,7 @@ export function createOutboxWorker (options: OutboxWorkerOptions): OutboxWorker 
 
   async function claimRound (): Promise<ClaimedJob[]> {
     if (stopped) return []
-    const free = maxInFlight - running.size
+    const free = maxInFlight * 2 - running.size - queuedCount
     if (free <= 0) {
       moreWaiting = true
       return []
@@ -160,8 +179,43 @@ export function createOutboxWorker (options: OutboxWorkerOptions): OutboxWorker 
       return []
     }
     moreWaiting = left.behind
-    for (const job of jobs) launch(job)
+    for (const job of jobs) {
+      const waiting = queued.get(job.platformHost)
+      if (waiting === undefined) queued.set(job.platformHost, [job])
+      else waiting.push(job)
+      queuedCount++
+    }
+    pump()
     return jobs
+  }
+
+  /** Starts waiting jobs on free slots (per host, and in all); gives back those that must not start. */
+  function pump (): void {
+    for (const [host, waiting] of queued) {
+      while (waiting.length > 0 && hostBusy(host) < options.perHostConcurrency && running.size < maxInFlight) {
+        const job = waiting.shift() as ClaimedJob
+        queuedCount--
+        const at = now()
+        // Stopping, a Retry-After pause of its host, or a lease too short to send within: give it back.
+        if (stopped || (pausedUntil.get(host) ?? 0) > at || job.leaseUntil - at < Math.min(LEASE_SAFETY_MS, options.leaseMs / 4) + 1_000) giveBack(job)
+        else launch(job)
+      }
+      if (waiting.length === 0) queued.delete(host)
+    }
+  }
+
+  /** A claimed job that was never started: pending again, attempt not counted. */
+  function giveBack (job: ClaimedJob): void {
+    const p: Promise<void> = options.outbox.release(job.id, owner, now())
+      .then(written => { fenced(job, written) }, (err: unknown) => { log?.error({ err, jobId: job.id }, 'passback could not be given back; its lease will expire') })
+      .finally(() => { releasing.delete(p) })
+    releasing.add(p)
+  }
+
+  function giveBackAll (): void {
+    for (const waiting of queued.values()) for (const job of waiting) giveBack(job)
+    queued.clear()
+    queuedCount = 0
   }
 
   function launch (job: ClaimedJob): void {
@@ -171,8 +225,10 @@ export function createOutboxWorker (options: OutboxWorkerOptions): OutboxWorker 
       if (left > 0) perHost.set(job.platformHost, left)
       else perHost.delete(job.platformHost)
       running.delete(p)
-      // A slot is free: claim again now only if work was left behind, else the next poll (or kick) does.
-      if (moreWaiting) kick()
+      // A slot is free: the next claimed job takes it; claim again once none is left for this
+      // host, and only if work was left behind (else the next poll, or a kick, does).
+      pump()
+      if (moreWaiting && !queued.has(job.platformHost)) kick()
     })
     running.add(p)
   }
@@ -254,8 +310,8 @@ export function createOutboxWorker (options: OutboxWorkerOptions): OutboxWorker 
   }
 
   async function idle (): Promise<void> {
-    while (tick !== undefined || running.size > 0) {
-      await Promise.allSettled([tick, ...running])
+    while (tick !== undefined || running.size > 0 || releasing.size > 0) {
+      await Promise.allSettled([tick, ...running, ...releasing])
     }
   }
 
@@ -279,12 +335,14 @@ export function createOutboxWorker (options: OutboxWorkerOptions): OutboxWorker 
       stopped = true
       if (timer !== undefined) clearInterval(timer)
       if (tick !== undefined) await tick.catch(() => undefined)
+      giveBackAll()
       const graceMs = stopOptions.graceMs ?? 10_000
       const all = () => Promise.allSettled([...running]).then(() => true)
       if (running.size > 0 && !(await Promise.race([all(), sleep(graceMs).then(() => false)]))) {
         shutdown.abort()
         await Promise.race([all(), sleep(CANCEL_WAIT_MS)])
       }
+      await Promise.allSettled([...releasing])
     },
     async runOnce () {
       const jobs = await claimRound()

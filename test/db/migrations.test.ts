@@ -9,17 +9,32 @@ import { createTestDb } from '../helpers/db.js'
 const TABLES = ['lti11_consumers', 'lti_users', 'outcome_services', 'graded_assignments', 'lti13_registrations',
   'lti13_deployments', 'lti_profiles', 'graded_resources', 'tool_keys', 'oauth_nonces', 'oidc_states',
   'processed_events', 'problem_scores', 'passbacks', 'dead_letters']
+/** Migrations that only add indexes to the tables above. */
+const INDEX_MIGRATIONS = ['20261123121500_index_passbacks_claim']
 
 t.test('the whole data model migrates up, down and up again', async t => {
   const { knex } = await createTestDb(t, { migrate: false })
   const applied = await migrateLatest(knex)
-  t.equal(applied.length, TABLES.length)
+  t.equal(applied.length, TABLES.length + INDEX_MIGRATIONS.length)
+  t.same(applied.slice(-INDEX_MIGRATIONS.length), INDEX_MIGRATIONS)
   t.notOk(applied.some(n => /\.(ts|js)$/.test(n)), 'names carry no extension, so .ts and .js builds share a history')
   for (const table of TABLES) t.ok(await knex.schema.hasTable(table), table)
   t.same((await migrationStatus(knex)).pending, [])
   await migrateRollbackAll(knex)
   for (const table of TABLES) t.notOk(await knex.schema.hasTable(table), `${table} dropped`)
-  t.equal((await migrateLatest(knex)).length, TABLES.length)
+  t.equal((await migrateLatest(knex)).length, TABLES.length + INDEX_MIGRATIONS.length)
+})
+
+t.test('the outbox claim indexes exist and roll back', async t => {
+  const { knex, backend } = await createTestDb(t)
+  const indexes = async (): Promise<string[]> => backend === 'sqlite'
+    ? (await knex.raw('PRAGMA index_list(passbacks)') as Array<{ name: string }>).map(r => r.name)
+    : ((await knex.raw('SHOW INDEX FROM passbacks'))[0] as Array<{ Key_name: string }>).map(r => r.Key_name)
+  const claim = ['ix_passbacks__status_lease_until', 'ix_passbacks__target_key_status']
+  for (const name of [...claim, 'ix_passbacks__status_due_at']) t.ok((await indexes()).includes(name), name)
+  await knex.migrate.down({ migrationSource: new ExtensionlessMigrationSource() })
+  for (const name of claim) t.notOk((await indexes()).includes(name), `${name} dropped`)
+  t.ok((await indexes()).includes('ix_passbacks__status_due_at'), 'the table\'s own index stays')
 })
 
 t.test('uniqueness is enforced by the database', async t => {

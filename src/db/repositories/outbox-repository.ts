@@ -89,31 +89,53 @@ export interface Lti13Target {
 export interface ScoreUpdate { scoreGiven: number, scoreMaximum: number }
 
 const CLAIMABLE_WAITING = ['pending', 'failed'] as const satisfies readonly PassbackStatus[]
+/** Waiting and due, or delivering with an expired lease (a worker died). */
+const CLAIMABLE = [...CLAIMABLE_WAITING, 'delivering'] as const satisfies readonly PassbackStatus[]
+
+type CandidateRow = Pick<PassbackRow, 'id' | 'target_key' | 'platform_host' | 'version' | 'due_at'>
 
 export function createOutboxRepository (knex: Knex) {
   const mysql = knexDialect(knex) === 'mysql'
 
-  /** Due jobs in due order, skipping targets another worker is delivering right now (per-target order). */
-  function dueCandidates (trx: Knex.Transaction, opts: ClaimOptions): Knex.QueryBuilder {
+  /**
+   * One claimable state: `status` waiting and due, or `delivering` with its lease expired. Read in
+   * (due_at, id) order through an index that has that order after the status (see migration
+   * 20261123121500), so the read stops at the LIMIT: no sort of every due row. Targets another
+   * worker is delivering right now are skipped (per-target order).
+   */
+  function claimableIn (trx: Knex.Transaction, status: PassbackStatus, opts: ClaimOptions): Knex.QueryBuilder {
     const query = trx('passbacks as p')
-      .select('p.id', 'p.target_key', 'p.platform_host', 'p.version')
-      .where(function () {
-        this.where(function () { this.whereIn('p.status', CLAIMABLE_WAITING).andWhere('p.due_at', '<=', opts.now) })
-          .orWhere(function () { this.where('p.status', 'delivering').andWhere('p.lease_until', '<', opts.now) })
-      })
+      .select('p.id', 'p.target_key', 'p.platform_host', 'p.version', 'p.due_at')
+      .where('p.status', status)
+    if (status === 'delivering') query.andWhere('p.lease_until', '<', opts.now)
+    else query.andWhere('p.due_at', '<=', opts.now)
+    query
       .whereNotExists(function () {
         this.select(knex.raw('1')).from('passbacks as busy')
           .whereRaw('?? = ??', ['busy.target_key', 'p.target_key'])
-          .andWhereRaw('?? <> ??', ['busy.id', 'p.id'])
           .andWhere('busy.status', 'delivering')
+          .andWhereRaw('?? <> ??', ['busy.id', 'p.id'])
           .andWhere('busy.lease_until', '>=', opts.now)
       })
       .orderBy([{ column: 'p.due_at', order: 'asc' }, { column: 'p.id', order: 'asc' }])
       .limit(opts.scanLimit)
     if (opts.excludeHosts !== undefined && opts.excludeHosts.length > 0) query.whereNotIn('p.platform_host', opts.excludeHosts)
-    // The outer rows are locked; rows another transaction holds are skipped, not waited for.
+    // The rows read are locked; rows another transaction holds are skipped, not waited for.
     if (mysql) query.forUpdate().skipLocked()
     return query
+  }
+
+  /**
+   * Due jobs in due order: the first `scanLimit` of the claimable states merged. One read per state
+   * rather than one with an OR: an OR (or an IN) of states cannot walk one index in due order, so
+   * the database sorted every due row on every claim (≈ 7 ms with 2,000 due jobs on SQLite).
+   */
+  async function dueCandidates (trx: Knex.Transaction, opts: ClaimOptions): Promise<CandidateRow[]> {
+    const rows: CandidateRow[] = []
+    for (const status of CLAIMABLE) rows.push(...await claimableIn(trx, status, opts) as CandidateRow[])
+    return rows
+      .sort((a, b) => Number(a.due_at) - Number(b.due_at) || Number(a.id) - Number(b.id))
+      .slice(0, opts.scanLimit)
   }
 
   async function finish (id: number, owner: string, changes: Record<string, unknown>): Promise<boolean> {
@@ -129,8 +151,10 @@ export function createOutboxRepository (knex: Knex) {
 
   return {
     async claimDue (opts: ClaimOptions): Promise<ClaimedJob[]> {
+      // READ COMMITTED on MySQL/MariaDB: no gap locks on the scanned ranges, which would make two
+      // claims deadlock (each one's UPDATE moves rows into a range the other's read has locked).
       return knex.transaction(async trx => {
-        const rows = await dueCandidates(trx, opts) as Array<Pick<PassbackRow, 'id' | 'target_key' | 'platform_host' | 'version'>>
+        const rows = await dueCandidates(trx, opts)
         const ids = opts.choose(rows.map(r => ({ id: Number(r.id), targetKey: r.target_key, platformHost: r.platform_host, version: Number(r.version) })))
         if (ids.length === 0) return []
         const leaseUntil = opts.now + opts.leaseMs
@@ -143,7 +167,7 @@ export function createOutboxRepository (knex: Knex) {
         })
         const claimed = await trx('passbacks').select('*').whereIn('id', ids).orderBy([{ column: 'due_at', order: 'asc' }, { column: 'id', order: 'asc' }]) as PassbackRow[]
         return claimed.map(toClaimed)
-      })
+      }, mysql ? { isolationLevel: 'read committed' } : undefined)
     },
 
     async markDelivered (id: number, owner: string, now: number, score?: ScoreUpdate): Promise<boolean> {

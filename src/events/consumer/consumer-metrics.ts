@@ -5,7 +5,8 @@ import { EVENT_OUTCOMES, type EventOutcome } from './message-processor.js'
 export type CountedOutcome = EventOutcome | 'retry'
 
 export interface ConsumerMetrics {
-  count: (outcome: CountedOutcome) => void
+  /** Adds `n` (default 1) records with this outcome. */
+  count: (outcome: CountedOutcome, n?: number) => void
   /** Starts the batch latency timer; call the result when the batch is done. */
   batchTimer: () => () => void
   lag: (topic: string, partition: number, lag: number) => void
@@ -50,7 +51,7 @@ export function createConsumerMetrics (registry: Registry, relevantUsers?: { rea
     })
   }
   return {
-    count: outcome => events.inc({ outcome }),
+    count: (outcome, n = 1) => events.inc({ outcome }, n),
     batchTimer: () => {
       const end = batches.startTimer()
       return () => { end() }

@@ -4,6 +4,7 @@ import { createBatchHandler } from './batch-handler.js'
 import type { ConsumerMetrics } from './consumer-metrics.js'
 import { createKafka, type ConsumerLogger, type KafkaConnection } from './kafka-client.js'
 import type { MessageProcessor, ProcessResult } from './message-processor.js'
+import type { Config } from '../../config.js'
 
 /** kafkajs timings and our retry pacing; tests lower them (kafka-testing.md §2.4). */
 export interface ConsumerTuning {
@@ -11,7 +12,7 @@ export interface ConsumerTuning {
   sessionTimeout?: number
   rebalanceTimeout?: number
   heartbeatInterval?: number
-  /** Fetch long-poll; kafkajs default 5000. */
+  /** Fetch long-poll (KAFKA_MAX_WAIT_MS); default 500, as the Java client and librdkafka (kafkajs' own is 5000). */
   maxWaitTimeInMs?: number
   /** Commit resolved offsets at least this often inside long batches; default 5000. */
   autoCommitInterval?: number
@@ -65,9 +66,19 @@ export interface EventConsumer {
   status: () => ConsumerStatus
 }
 
-const HEALTHY: ReadonlySet<ConsumerState> = new Set(['starting', 'running'])
+const HEALTHY: ReadonlySet<ConsumerState> = new Set(['running'])
 
-/** Readiness: a crashed or restarting consumer fails /ready (style.md §5). */
+/** Readiness: only a consumer that has joined its group is ready; starting, restarting or crashed fail /ready (style.md §5). */
+/** The KAFKA_* group timings and long-poll; the service consumer and `events replay` use the same. */
+export function consumerTuningFromConfig (config: Config): ConsumerTuning {
+  return {
+    maxWaitTimeInMs: config.KAFKA_MAX_WAIT_MS,
+    sessionTimeout: config.KAFKA_SESSION_TIMEOUT_MS,
+    rebalanceTimeout: config.KAFKA_REBALANCE_TIMEOUT_MS,
+    heartbeatInterval: config.KAFKA_HEARTBEAT_INTERVAL_MS
+  }
+}
+
 export function isConsumerHealthy (status: ConsumerStatus): boolean {
   return HEALTHY.has(status.state)
 }
@@ -80,7 +91,8 @@ function reason (err: unknown): string {
 export function createEventConsumer (options: EventConsumerOptions): EventConsumer {
   const tuning = options.tuning ?? {}
   const { logger, metrics } = options
-  const kafka: Kafka = createKafka(options.connection, logger, options.kafkaLogLevel ?? logLevel.WARN)
+  // The same retry pacing for the client's connections: a consumer's `retry` alone leaves reconnects to kafkajs' defaults.
+  const kafka: Kafka = createKafka(options.connection, logger, options.kafkaLogLevel ?? logLevel.WARN, tuning.retry)
   const recordBackoff = new Backoff(tuning.recordRetry)
   const restartBackoff = new Backoff(tuning.restart)
   const resumeTimers = new Set<NodeJS.Timeout>()
@@ -132,7 +144,7 @@ export function createEventConsumer (options: EventConsumerOptions): EventConsum
       sessionTimeout: tuning.sessionTimeout ?? 30_000,
       rebalanceTimeout: tuning.rebalanceTimeout ?? 60_000,
       heartbeatInterval,
-      maxWaitTimeInMs: tuning.maxWaitTimeInMs ?? 5000,
+      maxWaitTimeInMs: tuning.maxWaitTimeInMs ?? 500,
       retry: {
         ...tuning.retry,
         // Retriable crashes: kafkajs restarts by itself; readiness reports `restarting` meanwhile.

@@ -14,6 +14,8 @@ export interface ConsumerLogger {
   info: (obj: object, msg: string) => void
   warn: (obj: object, msg: string) => void
   error: (obj: object, msg: string) => void
+  /** pino's: lets the hot path skip building per-record debug fields nobody reads. */
+  isLevelEnabled?: (level: string) => boolean
 }
 
 /** KAFKA_* settings; the password stays in the returned object only (never logged). */
@@ -36,12 +38,14 @@ function logCreator (logger: ConsumerLogger): KafkaConfig['logCreator'] {
   }
 }
 
-export function createKafka (connection: KafkaConnection, logger: ConsumerLogger, level: logLevel = logLevel.WARN): Kafka {
+/** `retry` paces the client's own broker connections and metadata requests (kafkajs default: 5 retries from 300 ms). */
+export function createKafka (connection: KafkaConnection, logger: ConsumerLogger, level: logLevel = logLevel.WARN, retry?: KafkaConfig['retry']): Kafka {
   return new Kafka({
     clientId: connection.clientId,
     brokers: connection.brokers,
     ssl: connection.ssl,
     ...(connection.sasl ? { sasl: connection.sasl as SASLOptions } : {}),
+    ...(retry ? { retry } : {}),
     logLevel: level,
     logCreator: logCreator(logger)
   })

@@ -43,10 +43,12 @@ export interface MessageProcessorDeps {
 
 export interface MessageProcessor {
   /**
-   * Resolves with a final outcome, or throws when the record must be retried later without
-   * resolving its offset (registry or LMS unavailable, database errors, anything unexpected).
+   * Settles a record with a final outcome, or throws / rejects when it must be retried later
+   * without resolving its offset (registry or LMS unavailable, database errors, anything
+   * unexpected). Returns synchronously when the record needed no I/O (`other_type`,
+   * `irrelevant`): the batch handler keeps those on its fast path.
    */
-  process: (message: ConsumedMessage) => Promise<ProcessResult>
+  process: (message: ConsumedMessage) => ProcessResult | Promise<ProcessResult>
 }
 
 function describe (err: AppError): string {
@@ -76,43 +78,91 @@ export function createMessageProcessor (deps: MessageProcessorDeps): MessageProc
     return { outcome: 'dead', ceId, errorCode: err.code }
   }
 
+  const OTHER_TYPE: ProcessResult = Object.freeze({ outcome: 'other_type' })
+  const IRRELEVANT: ProcessResult = Object.freeze({ outcome: 'irrelevant' })
+
+  /** ce_id for a dead letter of a payload error, when the headers are usable. */
+  function ceIdOf (message: ConsumedMessage): string | undefined {
+    const triage = deps.decoder.classify(message.headers)
+    return triage.kind === 'ours' ? triage.headers.ce_id : undefined
+  }
+
+  /**
+   * The whole path, in the fast path's order: `ce_type`, then `user_id` (the writer schema fetched
+   * from the registry if need be), then, for our learners only, every header rule, the whole record,
+   * and the recorder.
+   */
+  async function processFully (message: ConsumedMessage, pendingUserId?: Promise<number>): Promise<ProcessResult> {
+    const type = deps.decoder.classifyType(message.headers)
+    if (type.kind === 'other-type') return OTHER_TYPE
+    if (type.kind === 'error') return deadLetter(message, type.error, undefined)
+
+    let userId: number
+    try {
+      userId = await (pendingUserId ?? deps.decoder.userIdOf(message.value))
+    } catch (err) {
+      if (isPermanent(err)) return deadLetter(message, err, ceIdOf(message))
+      throw err
+    }
+    if (!deps.relevantUsers.has(userId)) return IRRELEVANT
+
+    const triage = deps.decoder.classify(message.headers)
+    if (triage.kind === 'error') return deadLetter(message, triage.error, undefined)
+    if (triage.kind === 'other-type') return OTHER_TYPE
+    const ceId = triage.headers.ce_id
+
+    let decoded
+    try {
+      decoded = await deps.decoder.decode(message)
+    } catch (err) {
+      if (isPermanent(err)) return deadLetter(message, err, ceId)
+      throw err
+    }
+    if (decoded.kind === 'other-type') return OTHER_TYPE
+
+    const event = decoded.event
+    try {
+      const result = await deps.recorder.record({
+        ceId,
+        ceType: decoded.headers.ce_type,
+        lmsUserId: event.user_id,
+        courseKey: event.course_id,
+        usageKey: event.usage_id,
+        weightedEarned: event.weighted_earned,
+        weightedPossible: event.weighted_possible,
+        scoreDeleted: event.score_deleted,
+        modifiedUs: decoded.modifiedEpochMicros
+      })
+      return { outcome: result.outcome, ceId, jobs: result.jobs }
+    } catch (err) {
+      if (isPermanent(err)) return deadLetter(message, err, ceId)
+      throw err
+    }
+  }
+
   return {
-    async process (message) {
-      // Header triage first: foreign types cost no decode and no registry call.
-      const triage = deps.decoder.classify(message.headers)
-      if (triage.kind === 'other-type') return { outcome: 'other_type' }
-      if (triage.kind === 'error') return deadLetter(message, triage.error, undefined)
-      const ceId = triage.headers.ce_id
-
-      let decoded
+    /**
+     * Relevance first: most records are another learner's, and for them only `ce_type` and
+     * `user_id` are read, synchronously. So a record of a learner who is not ours is `irrelevant`
+     * even if its other headers or fields (ce_id, modified, a NaN score) are unusable: the dead-letter
+     * table keeps what we would have acted on. A record whose frame or Avro body does not parse
+     * (bad magic, truncated, unknown or unresolvable schema) has no trustworthy user id and is
+     * dead-lettered whoever it concerns, as is one without a usable `ce_type`.
+     */
+    process (message) {
+      const type = deps.decoder.classifyType(message.headers)
+      if (type.kind === 'other-type') return OTHER_TYPE
+      if (type.kind !== 'ours') return processFully(message)
+      let userId: number | Promise<number>
       try {
-        decoded = await deps.decoder.decode(message)
-      } catch (err) {
-        if (isPermanent(err)) return deadLetter(message, err, ceId)
-        throw err
+        userId = deps.decoder.userIdOf(message.value)
+      } catch {
+        // Dead letter or retry: decided on the full path, which meets the same error again.
+        return processFully(message)
       }
-      if (decoded.kind === 'other-type') return { outcome: 'other_type' }
-
-      const event = decoded.event
-      if (!deps.relevantUsers.has(event.user_id)) return { outcome: 'irrelevant', ceId }
-
-      try {
-        const result = await deps.recorder.record({
-          ceId,
-          ceType: decoded.headers.ce_type,
-          lmsUserId: event.user_id,
-          courseKey: event.course_id,
-          usageKey: event.usage_id,
-          weightedEarned: event.weighted_earned,
-          weightedPossible: event.weighted_possible,
-          scoreDeleted: event.score_deleted,
-          modifiedUs: decoded.modifiedEpochMicros
-        })
-        return { outcome: result.outcome, ceId, jobs: result.jobs }
-      } catch (err) {
-        if (isPermanent(err)) return deadLetter(message, err, ceId)
-        throw err
-      }
+      // A schema id seen for the first time: its writer schema is being fetched.
+      if (typeof userId !== 'number') return processFully(message, userId)
+      return deps.relevantUsers.has(userId) ? processFully(message) : IRRELEVANT
     }
   }
 }

@@ -124,6 +124,31 @@ export function parseOpenEdxHeaders (headers: KafkaHeaders): OpenEdxHeaders {
   return parsed
 }
 
+/** `ce_type` alone: ours, another type, or unusable (missing, repeated, not UTF-8). */
+export type EventTypeClassification =
+  | { kind: 'ours' }
+  | { kind: 'other-type', eventType: string }
+  | { kind: 'error', error: AppError }
+
+const OURS: EventTypeClassification = Object.freeze({ kind: 'ours' })
+
+/**
+ * The hot-path gate: most records on the topic are of our type, so one `ce_type` that is
+ * byte-equal to `eventTypeBytes` is ours without decoding any header; anything else takes the
+ * rules of readEventType (exactly once, UTF-8). The other headers are not looked at.
+ */
+export function classifyEventType (headers: KafkaHeaders, eventType: string, eventTypeBytes: Buffer): EventTypeClassification {
+  const raw = Object.hasOwn(headers, 'ce_type') ? headers.ce_type : undefined
+  if (Buffer.isBuffer(raw) && raw.length === eventTypeBytes.length && raw.equals(eventTypeBytes)) return OURS
+  try {
+    const ceType = readEventType(headers)
+    return ceType === eventType ? OURS : { kind: 'other-type', eventType: ceType }
+  } catch (error) {
+    if (isEventError(error)) return { kind: 'error', error }
+    throw error
+  }
+}
+
 /**
  * The cheap gate run before anything touches the payload or the registry: topics carry several event
  * types, and some upstream type names even make avsc throw (event-bus.md §5). Only `ce_type` is read

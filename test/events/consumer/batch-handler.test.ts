@@ -103,6 +103,62 @@ t.test('stops at once when the consumer stops; heartbeats during a long record; 
   t.same(resolved, ['5'], 'the committed record was resolved before the rebalance was passed on')
 })
 
+t.test('fast path: records settled synchronously are resolved per run, before any record with work, and never past a failure', async t => {
+  const registry = new Registry()
+  const settledOffsets: string[] = []
+  let failing = true
+  const handler = createBatchHandler({
+    processor: {
+      process: m => {
+        if (m.offset === '13') return (async () => { if (failing) throw new Error('database is down'); return { outcome: 'queued' as const, jobs: 1 } })()
+        return { outcome: m.offset === '11' ? 'other_type' : 'irrelevant' }
+      }
+    },
+    logger: silent, backoff: new Backoff(), heartbeatEveryMs: 1000, scheduleResume: () => {},
+    metrics: createConsumerMetrics(registry),
+    onResolved: (_t, _p, offset) => { settledOffsets.push(offset) }
+  })
+  const first = payload(['10', '11', '12', '13', '14', '15'], '16')
+  await handler(first.p)
+  t.same(first.calls, ['resolve 12', 'pause', 'commit?'], '10-12 resolved as one run before 13 was awaited; 13 failed: nothing after it')
+  t.same(settledOffsets, ['10', '11', '12'])
+
+  failing = false
+  const again = payload(['13', '14', '15'], '16')
+  await handler(again.p)
+  t.same(again.calls, ['resolve 13', 'heartbeat', 'commit?', 'resolve 15', 'commit?'], '13 with its own heartbeat; 14-15 one run resolved at the end')
+  const text = await registry.metrics()
+  t.match(text, 'lti_provider_events_total{outcome="irrelevant"} 4', '10, 12, 14, 15 counted per run')
+  t.match(text, 'lti_provider_events_total{outcome="other_type"} 1')
+  t.match(text, 'lti_provider_events_total{outcome="queued"} 1')
+  t.match(text, 'lti_provider_events_total{outcome="retry"} 1')
+  t.match(text, 'lti_provider_event_consumer_lag{topic="topic",partition="3"} 0')
+})
+
+t.test('fast path: a long run resolves, heartbeats and commits every fastRunMs; a throwing processor is a retry', async t => {
+  let clock = 0
+  const realNow = Date.now
+  Date.now = () => clock
+  t.teardown(() => { Date.now = realNow })
+  const offsets = Array.from({ length: 10 }, (_, i) => String(i))
+  const long = payload(offsets, '10')
+  await createBatchHandler({
+    // Each record "takes" 4 ms of the fake clock.
+    processor: { process: () => { clock += 4; return { outcome: 'irrelevant' } } },
+    logger: silent, backoff: new Backoff(), heartbeatEveryMs: 1000, scheduleResume: () => {}, fastRunMs: 10
+  })(long.p)
+  t.same(long.calls, ['resolve 2', 'heartbeat', 'commit?', 'resolve 5', 'heartbeat', 'commit?', 'resolve 8', 'heartbeat', 'commit?', 'resolve 9', 'commit?'])
+
+  const scheduled: number[] = []
+  const broken = payload(['1', '2'], '3')
+  await createBatchHandler({
+    processor: { process: m => { if (m.offset === '2') throw new TypeError('bug'); return { outcome: 'irrelevant' } } },
+    logger: silent, backoff: new Backoff({ initialMs: 100, random: () => 0.5 }), heartbeatEveryMs: 1000, scheduleResume: delay => { scheduled.push(delay) }
+  })(broken.p)
+  t.same(broken.calls, ['resolve 1', 'pause', 'commit?'], 'a synchronous throw pauses the partition like a rejection')
+  t.same(scheduled, [100])
+})
+
 t.test('backoff: doubling with jitter, capped, per key', async t => {
   const b = new Backoff({ initialMs: 100, maxMs: 1000, random: () => 0 })
   t.same([b.next('a'), b.next('a'), b.next('a'), b.next('a'), b.next('a')], [80, 160, 320, 640, 800])

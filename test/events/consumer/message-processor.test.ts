@@ -64,8 +64,11 @@ t.test('an irrelevant learner costs no query; another event type costs no decode
   const s = await setup(t)
   s.relevant.clear()
   const queries = countQueries(s.db.knex)
-  t.same(await s.processor.process(s.message()), { outcome: 'irrelevant', ceId: leafFixture.headers.ce_id })
-  t.match(await s.processor.process(s.encoded({ user_id: 999_999 })), { outcome: 'irrelevant' }, 'any other learner')
+  const first = s.processor.process(s.message())
+  t.ok(first instanceof Promise, 'the first record of a schema id waits for its writer schema')
+  t.same(await first, { outcome: 'irrelevant' }, 'no header decoded past ce_type, so no ceId')
+  t.same(s.processor.process(s.message()), { outcome: 'irrelevant' }, 'then settled synchronously: the consumer fast path')
+  t.same(s.processor.process(s.encoded({ user_id: 999_999 })), { outcome: 'irrelevant' }, 'any other learner')
   queries.stop()
   t.equal(queries.n, 0, 'no database query at all')
   t.equal(await s.count('processed_events'), 0, 'nothing written')
@@ -129,12 +132,33 @@ t.test('bad input: the right dead letter, with topic, partition, offset, key, he
   const fresh = await setup(t)
   for (const mode of ['down', 'hang'] as const) {
     fresh.registry.setMode(mode)
-    await t.rejects(fresh.processor.process(fresh.message()), { code: 'EVENT_REGISTRY_UNAVAILABLE' }, `registry ${mode}`)
+    await t.rejects(async () => await fresh.processor.process(fresh.message()), { code: 'EVENT_REGISTRY_UNAVAILABLE' }, `registry ${mode}`)
   }
   t.equal(await fresh.count('dead_letters'), 0)
   t.equal(await fresh.count('processed_events'), 0)
   fresh.registry.setMode('up')
   t.match(await fresh.processor.process(fresh.message()), { outcome: 'queued', jobs: 1 }, 'and it goes through once the registry is back')
+})
+
+t.test('relevance first: a learner not ours is irrelevant even with unusable metadata; an unparsable body is dead for anyone', async t => {
+  const s = await setup(t)
+  const headers = fixtureHeaders(leafFixture)
+  const stranger = (over: Partial<WeightedScoreChanged>, extra: Partial<ConsumedMessage> = {}) => ({ ...s.encoded({ user_id: 7, ...over }), ...extra })
+  await s.processor.process(s.message()) // caches the writer schema
+  const queries = countQueries(s.db.knex)
+  t.same(s.processor.process(stranger({}, { headers: { ...headers, ce_id: Buffer.from([0xff]) } })), { outcome: 'irrelevant' }, 'bad ce_id: not read')
+  t.same(s.processor.process(stranger({}, { headers: { ...headers, ce_time: [Buffer.from('a'), Buffer.from('b')] } })), { outcome: 'irrelevant' }, 'repeated metadata header: not read')
+  t.same(s.processor.process(stranger({ modified: 'yesterday' })), { outcome: 'irrelevant' }, 'bad modified: not parsed')
+  t.same(s.processor.process(stranger({ weighted_earned: Number.NaN })), { outcome: 'irrelevant' }, 'NaN score: not checked')
+  queries.stop()
+  t.equal(queries.n, 0, 'none of them touched the database')
+
+  const truncated = stranger({})
+  const cut = { ...truncated, value: truncated.value!.subarray(0, truncated.value!.length - 10) }
+  t.match(await s.processor.process(cut), { outcome: 'dead', errorCode: 'EVENT_TRUNCATED' }, 'its user id cannot be trusted: dead-lettered')
+  t.match(await s.processor.process(s.message({ headers: { ...headers, ce_type: Buffer.from([0xff]) } })), { outcome: 'dead', errorCode: 'EVENT_BAD_HEADER' }, 'unreadable ce_type: dead-lettered')
+  t.equal(await s.count('dead_letters'), 2)
+  t.equal(await s.count('processed_events'), 1, 'only the first (relevant) record was recorded')
 })
 
 t.test('a dead-letter write that fails is a retry, not a skip', async t => {
@@ -145,5 +169,5 @@ t.test('a dead-letter write that fails is a retry, not a skip', async t => {
     recorder: { record: async () => { throw new Error('unreachable') } },
     deadLetters: { record: async () => { throw new Error('database is down') } }
   })
-  await t.rejects(processor.process(s.message({ value: Buffer.from([7]) })), /database is down/)
+  await t.rejects(async () => await processor.process(s.message({ value: Buffer.from([7]) })), /database is down/)
 })

@@ -398,6 +398,39 @@ t.test('concurrency per platform host is limited', async t => {
   t.equal(other.ledger.length, 4)
 })
 
+t.test('claims ahead: one claim feeds several deliveries, never more in flight than the host allows', async t => {
+  let claims = 0
+  const h = await harness(t, { worker: { perHostConcurrency: 2, pollIntervalMs: 60_000 } })
+  const claimDue = h.outbox.claimDue
+  h.outbox.claimDue = async opts => { claims++; return await claimDue(opts) }
+  const worker = h.worker
+  const fake = await outcomeFake(t)
+  for (let i = 0; i < 12; i++) await lti11Job(h, fake.outcomeUrl())
+  fake.switches.respondWith({ kind: 'slow', delayMs: 20 }, 12)
+  worker.start()
+  await queueDrained(h.knex, 10_000)
+  t.equal(fake.ledger.length, 12)
+  t.equal(fake.server.peakActive, 2, 'claimed-ahead jobs wait for a slot')
+  t.ok(claims <= 7, `${claims} claim rounds for 12 deliveries (one per finished delivery before)`)
+  t.match(await h.db.knex('passbacks').select('status', 'attempts'), Array(12).fill({ status: 'delivered', attempts: 1 }))
+})
+
+t.test('stop(): claimed-ahead jobs are given back at once, attempt not counted', async t => {
+  const h = await harness(t, { worker: { perHostConcurrency: 1, pollIntervalMs: 60_000 } })
+  const fake = await outcomeFake(t)
+  const first = await lti11Job(h, fake.outcomeUrl())
+  const second = await lti11Job(h, fake.outcomeUrl())
+  fake.switches.respondWith({ kind: 'hang' }, 1)
+  h.worker.start()
+  while (fake.requests.length === 0) await new Promise(resolve => setTimeout(resolve, 10))
+  t.match(await h.row(second.jobId), { status: 'delivering', attempts: 1, lease_owner: h.worker.owner }, 'claimed ahead while the first is in flight')
+  t.equal(h.worker.inFlight, 1)
+  await h.worker.stop({ graceMs: 50 })
+  t.match(await h.row(second.jobId), { status: 'pending', attempts: 0, lease_owner: null }, 'given back, never sent')
+  t.match(await h.row(first.jobId), { status: 'pending', attempts: 0 }, 'the hung one cancelled and given back')
+  t.equal(fake.requests.length, 1)
+})
+
 t.test('stop(): in-flight sends are waited for, then cancelled and given back', async t => {
   const h = await harness(t)
   const fake = await outcomeFake(t)
