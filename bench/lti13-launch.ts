@@ -71,7 +71,9 @@ async function main (): Promise<void> {
   const config = loadConfig({
     NODE_ENV: 'test', LOG_LEVEL: 'warn', PORT: String(port), PUBLIC_URL: publicUrl, DATABASE_URL: db.url, ADMIN_TOKEN,
     LMS_URL: lms.url, LMS_CLIENT_ID: 'lti-provider-client', LMS_CLIENT_SECRET: 'lti-provider-secret',
-    LMS_RELAY_CONSUMER_KEY: 'relay', LMS_RELAY_CONSUMER_SECRET: 'relay-secret', OUTBOUND_ALLOW_LOOPBACK_HTTP: 'true'
+    LMS_RELAY_CONSUMER_KEY: 'relay', LMS_RELAY_CONSUMER_SECRET: 'relay-secret', OUTBOUND_ALLOW_LOOPBACK_HTTP: 'true',
+    // Benchmarks drive thousands of launches per second from one address: the abuse limits (RATE_LIMIT_*) would measure 429s.
+    RATE_LIMIT_ENABLED: 'false'
   }, { envFile: false })
   const app = await buildServer(config)
   try {

@@ -18,6 +18,7 @@ import launchPlugin from '../plugins/launch.js'
 import lti13Plugin from '../plugins/lti13.js'
 import passbackWorkerPlugin from '../plugins/passback-worker.js'
 import eventConsumerPlugin from '../plugins/event-consumer.js'
+import launchLimitsPlugin from '../plugins/launch-limits.js'
 import { registerErrorHandlers } from './routes/error-handler.js'
 import health from './routes/health.js'
 import jwks from './routes/lti13/jwks.js'
@@ -48,6 +49,8 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {
   await fastify.register(eventConsumerPlugin)
   // Form bodies are parsed by @fastify/formbody (qs-free, duplicates kept as arrays).
   await fastify.register(formbody, { bodyLimit: opts.config.REQUEST_BODY_LIMIT })
+  // Per-IP and per-consumer limits the launch and login routes use (RATE_LIMIT_*).
+  await fastify.register(launchLimitsPlugin)
 
   registerErrorHandlers(fastify)
 

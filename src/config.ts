@@ -5,6 +5,7 @@
  * bad variable; nothing else in the code base reads `process.env`.
  */
 import { readFileSync, existsSync } from 'node:fs'
+import { isIP } from 'node:net'
 import { parse as parseDotenv } from 'dotenv'
 import { Type, type Static } from 'typebox'
 import { Value } from 'typebox/value'
@@ -23,8 +24,16 @@ export const ConfigSchema = Type.Object({
   PORT: Int(3000, 0, 'listen port', 65535),
   HOST: Type.String({ default: '127.0.0.1', minLength: 1, description: 'listen address (0.0.0.0 in containers)' }),
   PUBLIC_URL: Type.String({ default: 'http://localhost:3000', pattern: '^https?://[^/?#]+/?$', description: 'external origin: OAuth 1.0a base strings, redirect and target URIs' }),
-  TRUST_PROXY: Bool(false, 'trust X-Forwarded-* from the reverse proxy (client IP for rate limits and logs)'),
+  TRUST_PROXY: Type.String({
+    default: 'false',
+    description: 'which X-Forwarded-* hops to trust (client IP for rate limits and logs): false; the proxies\' addresses/CIDRs, comma-separated (or loopback, linklocal, uniquelocal); or true (every hop)'
+  }),
   REQUEST_BODY_LIMIT: Int(65536, 1024, 'maximum request body in bytes'),
+  HTTP_REQUEST_TIMEOUT_MS: Int(30000, 100, 'a request whose headers and body have not all arrived by then (or a silent socket) is closed: slow-loris bound'),
+  RATE_LIMIT_ENABLED: Bool(true, 'per-IP and per-consumer limits on the launch and login routes (per instance, in memory)'),
+  RATE_LIMIT_WINDOW_SECONDS: Int(10, 1, 'length of one rate-limit window', 3600),
+  RATE_LIMIT_PER_IP: Int(600, 1, 'launch/login requests one client IP may make per window (a whole class behind one NAT launches at once)'),
+  RATE_LIMIT_PER_CONSUMER: Int(1000, 1, 'verified launches one LTI 1.1 consumer or LTI 1.3 registration may make per window'),
 
   DATABASE_URL: Type.String({ default: 'sqlite:./data/lti-provider.sqlite', minLength: 1, description: 'sqlite:<file> or mysql://user:pass@host:3306/db' }),
   DATABASE_POOL_MAX: Int(10, 1, 'MySQL/MariaDB pool size (SQLite always uses one connection)'),
@@ -52,6 +61,10 @@ export const ConfigSchema = Type.Object({
   KAFKA_SASL_PASSWORD: OptString('SASL password'),
   KAFKA_FROM_BEGINNING: Bool(true, 'a new consumer group starts at the earliest offset (no score change is missed)'),
   KAFKA_PARTITIONS_CONCURRENCY: Int(1, 1, 'partitions one instance processes in parallel (order is kept within a partition); >1 helps on MySQL/MariaDB, not on SQLite', 64),
+  KAFKA_MAX_WAIT_MS: Int(500, 10, 'fetch long-poll: longest the broker holds an empty fetch (kafkajs maxWaitTimeInMs); 500 as the Java client and librdkafka', 30000),
+  KAFKA_SESSION_TIMEOUT_MS: Int(30000, 1000, 'consumer group session: a silent instance is dropped from the group after this long (kafkajs sessionTimeout)', 300000),
+  KAFKA_REBALANCE_TIMEOUT_MS: Int(60000, 1000, 'how long the group waits for members to rejoin during a rebalance (kafkajs rebalanceTimeout)', 600000),
+  KAFKA_HEARTBEAT_INTERVAL_MS: Int(3000, 100, 'consumer heartbeat interval; keep below a third of KAFKA_SESSION_TIMEOUT_MS', 60000),
   EVENT_BUS_TOPIC_PREFIX: Type.String({ default: '' }),
   EVENT_BUS_TOPIC: Type.String({ default: 'learning-problem-score-lifecycle', minLength: 1 }),
   SCHEMA_REGISTRY_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'Confluent Schema Registry; unset = bundled writer schema' })),
@@ -83,6 +96,8 @@ export type Config = Static<typeof ConfigSchema> & {
   /** Derived: SECRET_KEY, or the well-known development secret in test/demo mode. */
   secretKey: string
   kafkaBrokers: string[]
+  /** Derived from TRUST_PROXY, in the form Fastify's `trustProxy` takes. */
+  trustProxy: boolean | string[]
 }
 
 export class ConfigError extends Error {
@@ -136,8 +151,32 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, options: { env
     eventBusTopic: prefix ? `${prefix}-${cfg.EVENT_BUS_TOPIC}` : cfg.EVENT_BUS_TOPIC,
     publicOrigin: cfg.PUBLIC_URL.replace(/\/+$/, ''),
     secretKey: cfg.SECRET_KEY ?? (relaxed ? INSECURE_DEV_SECRET : ''),
-    kafkaBrokers: cfg.KAFKA_BROKERS ? cfg.KAFKA_BROKERS.split(',').map(s => s.trim()).filter(Boolean) : []
+    kafkaBrokers: cfg.KAFKA_BROKERS ? cfg.KAFKA_BROKERS.split(',').map(s => s.trim()).filter(Boolean) : [],
+    trustProxy: parseTrustProxy(cfg.TRUST_PROXY) ?? false
   }
+}
+
+/**
+ * TRUST_PROXY: `true` trusts every X-Forwarded-For hop, so the client names its own address unless
+ * the proxy replaces the header; the proxies' addresses trust only the hops our own proxies
+ * appended, whatever the client wrote before them. No hop count: Fastify refuses to trust by count
+ * (it cannot tell a proxy from a client connecting directly). Undefined = not a valid value.
+ */
+export function parseTrustProxy (value: string): boolean | string[] | undefined {
+  const v = value.trim().toLowerCase()
+  if (v === 'false' || v === '0' || v === '') return false
+  if (v === 'true') return true
+  const entries = v.split(',').map(e => e.trim()).filter(Boolean)
+  const named = new Set(['loopback', 'linklocal', 'uniquelocal'])
+  const valid = entries.every(entry => {
+    if (named.has(entry)) return true
+    const [address, prefix, extra] = entry.split('/')
+    const family = isIP(address ?? '')
+    if (family === 0 || extra !== undefined) return false
+    if (prefix === undefined) return true
+    return /^[0-9]{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128)
+  })
+  return valid && entries.length > 0 ? entries : undefined
 }
 
 function crossChecks (cfg: Static<typeof ConfigSchema>): string[] {
@@ -155,6 +194,12 @@ function crossChecks (cfg: Static<typeof ConfigSchema>): string[] {
   }
   if (cfg.LMS_SESSION_HANDOFF === 'relay' && cfg.LMS_URL && !(cfg.LMS_RELAY_CONSUMER_KEY && cfg.LMS_RELAY_CONSUMER_SECRET)) {
     problems.push('LMS_RELAY_CONSUMER_KEY, LMS_RELAY_CONSUMER_SECRET: required by LMS_SESSION_HANDOFF=relay')
+  }
+  if (parseTrustProxy(cfg.TRUST_PROXY) === undefined) {
+    problems.push('TRUST_PROXY: use false, true, or the proxies\' addresses/CIDRs separated by commas (loopback, linklocal, uniquelocal allowed)')
+  }
+  if (cfg.KAFKA_HEARTBEAT_INTERVAL_MS * 3 > cfg.KAFKA_SESSION_TIMEOUT_MS) {
+    problems.push('KAFKA_HEARTBEAT_INTERVAL_MS: must be at most a third of KAFKA_SESSION_TIMEOUT_MS')
   }
   if (cfg.KAFKA_SASL_MECHANISM && !(cfg.KAFKA_SASL_USERNAME && cfg.KAFKA_SASL_PASSWORD)) {
     problems.push('KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD: required with KAFKA_SASL_MECHANISM')

@@ -7,6 +7,8 @@ import { randomUUID } from 'node:crypto'
 import type { Knex } from 'knex'
 import type { Config } from './config.js'
 import app from './app.js'
+import { send } from './routes/error-handler.js'
+import { httpTimeouts } from './limits/http-timeouts.js'
 
 /** Paths whose values never reach the logs (secrets, tokens, PII). */
 export const REDACT_PATHS = [
@@ -30,16 +32,25 @@ export function serverOptions (config: Config, overrides: Partial<FastifyServerO
             }
           }
         },
-    trustProxy: config.TRUST_PROXY,
+    trustProxy: config.trustProxy,
     bodyLimit: config.REQUEST_BODY_LIMIT,
-    connectionTimeout: 30_000,
-    requestTimeout: 30_000,
+    // connectionTimeout, requestTimeout and Node's headersTimeout/sweep: HTTP_REQUEST_TIMEOUT_MS (src/limits/http-timeouts.ts).
+    ...httpTimeouts(config.HTTP_REQUEST_TIMEOUT_MS),
     keepAliveTimeout: 72_000,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     genReqId: () => randomUUID(),
     routerOptions: { maxParamLength: 500 },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false, useDefaults: true } },
+    // A URL the router cannot decode (`/x%FF`, 400) or a path parameter over maxParamLength (414)
+    // never reaches the root error handler: without this, Fastify answers its own JSON with an FST_
+    // code and the URL echoed back.
+    frameworkErrors: (error, request, reply) => {
+      const status = error.statusCode !== undefined && error.statusCode < 500 ? error.statusCode : 500
+      return send(request, reply, status, status < 500
+        ? { code: 'BAD_REQUEST', message: status === 414 ? 'The request URL is too long.' : 'The request URL is malformed.', requestId: String(request.id) }
+        : { code: 'INTERNAL_ERROR', message: 'Something went wrong on our side.', requestId: String(request.id) })
+    },
     ...overrides
   }
 }

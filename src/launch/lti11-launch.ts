@@ -26,6 +26,7 @@ import type { AccountResolver } from './account-resolver.js'
 import type { Handoff, HandoffResponse } from './handoff.js'
 import { launchError } from './errors.js'
 import { checkOutcomeUrl } from './outcome-url.js'
+import type { ConsumerBudget } from '../limits/consumer-budget.js'
 
 export const CONSUMER_SECRET_CONTEXT = 'lti11_consumers.secret'
 
@@ -34,6 +35,8 @@ export interface Lti11LaunchRequest {
   courseId: string
   usageId: string
   body: ParamInput
+  /** Per-consumer launch budget (src/limits/consumer-budget.ts); the route binds it, tests may omit it. */
+  budget?: ConsumerBudget | undefined
 }
 
 export interface Lti11LaunchDeps {
@@ -117,7 +120,14 @@ export function createLti11LaunchService (deps: Lti11LaunchDeps) {
             const c = await findConsumer(key)
             return c ? { ...c, secret: openSecret(c.secretEnc), timestampWindowSeconds: c.timestampWindow } : undefined
           },
-          recordNonce: async (c, record) => await nonces.record(c.id, record.nonce, record.expiresAt.getTime())
+          // The budget is checked once the signature held, before the nonce is written, and spent only by a
+          // fresh nonce: forged signatures and replayed forms cannot spend a consumer's budget.
+          recordNonce: async (c, record) => {
+            req.budget?.check(c.id)
+            const fresh = await nonces.record(c.id, record.nonce, record.expiresAt.getTime())
+            if (fresh) req.budget?.spend(c.id)
+            return fresh
+          }
         }
       )
       const at = now().getTime()

@@ -32,7 +32,7 @@ import { verifyStateToken } from '../lti/v13/state-token.js'
 import { toolUrls } from '../lti/v13/tool-urls.js'
 import { isUniqueViolation } from '../db/connection.js'
 import { createGradedResourcesRepository } from '../db/repositories/graded-resources-repository.js'
-import { createLtiProfilesRepository, type LtiProfile } from '../db/repositories/lti-profiles-repository.js'
+import { createLtiProfilesRepository, type LtiProfile, type StoredResource } from '../db/repositories/lti-profiles-repository.js'
 import type { LmsAccountRef } from '../db/repositories/lti-users-repository.js'
 import type { Lti13RegistrationRecord } from '../db/repositories/lti13-registrations-repository.js'
 import { createOidcStatesRepository } from '../db/repositories/oidc-states-repository.js'
@@ -45,6 +45,7 @@ import { createDeferredDeploymentRegistry, type DeferredDeploymentRegistry } fro
 import type { Lti11Migration } from './lti13-migration.js'
 import { createRegistrationLookup, lineitemHosts } from './lti13-registrations.js'
 import { mapLaunchRoles } from './lti13-roles.js'
+import type { ConsumerBudget } from '../limits/consumer-budget.js'
 
 export interface Lti13LaunchRequest {
   idToken: unknown
@@ -52,6 +53,8 @@ export interface Lti13LaunchRequest {
   cookieHeader: string | undefined
   /** The binding the platform-storage page read back (`lti_storage_binding`); '' when it found none. */
   storageBinding: unknown
+  /** Per-registration launch budget (src/limits/consumer-budget.ts); the route binds it, tests may omit it. */
+  budget?: ConsumerBudget | undefined
 }
 
 export type Lti13LaunchOutcome =
@@ -119,11 +122,19 @@ export function createLti13LaunchService (deps: Lti13LaunchDeps) {
     return { binding: undefined, stateId: token.stateId }
   }
 
-  /** Profile (+ deployment, + graded resource) in one transaction; a concurrent first launch's profile wins. */
+  /**
+   * Profile (+ deployment, + graded resource) in one transaction; a concurrent first launch's profile
+   * wins. A returning learner re-opening the same link changes nothing, so nothing is written (as in
+   * the LTI 1.1 launch): the deployment is known and the stored graded resource already says what
+   * the upsert would write (its `updated_at` then keeps the time of the last change). Concurrent
+   * launches that do change something still go through the transaction and the unique keys.
+   */
   async function store (input: {
     registrationId: number
     sub: string
     existing: LtiProfile | undefined
+    /** The existing profile's graded resource on this block, as read with the profile. */
+    resource: StoredResource | undefined
     account: LmsAccountRef
     deployments: DeferredDeploymentRegistry
     ags: AgsTarget | undefined
@@ -132,6 +143,9 @@ export function createLti13LaunchService (deps: Lti13LaunchDeps) {
     usageKey: string
     at: number
   }): Promise<{ profileId: number, account: LmsAccountRef, newProfile: boolean }> {
+    if (input.existing !== undefined && !input.deployments.hasPending() && resourceUnchanged(input.resource, input)) {
+      return { profileId: input.existing.id, account: input.account, newProfile: false }
+    }
     const write = async (existing: LtiProfile | undefined, account: LmsAccountRef) => await deps.knex.transaction(async trx => {
       await input.deployments.commit(input.at, trx)
       const profileId = existing?.id ?? await profiles.insert(input.registrationId, input.sub, account, input.at, trx)
@@ -161,18 +175,18 @@ export function createLti13LaunchService (deps: Lti13LaunchDeps) {
     return { profileId: await write(winner, winner), account: winner, newProfile: false }
   }
 
-  async function identity (launch: Lti13Launch & { sub: string }, registration: Lti13RegistrationRecord, accounts: AccountResolver): Promise<{ existing: LtiProfile | undefined, account: LmsAccountRef, migrated: boolean }> {
+  async function identity (launch: Lti13Launch & { sub: string }, registration: Lti13RegistrationRecord, usageKey: string, accounts: AccountResolver): Promise<{ existing: LtiProfile | undefined, resource: StoredResource | undefined, account: LmsAccountRef, migrated: boolean }> {
     // Verified whenever present on a linked registration, returning learner or not: a forged
     // claim is refused, never ignored.
     const migration = await deps.migration.resolve(launch, registration)
-    const existing = await profiles.find(registration.id, launch.sub)
-    if (existing !== undefined) return { existing, account: existing, migrated: false }
+    const found = await profiles.findWithResource(registration.id, launch.sub, usageKey)
+    if (found !== undefined) return { existing: found.profile, resource: found.resource, account: found.profile, migrated: false }
     if (migration?.ltiUser !== undefined) {
       const { lmsUserId, lmsUsername, lmsEmail } = migration.ltiUser
-      return { existing: undefined, account: { lmsUserId, lmsUsername, lmsEmail }, migrated: true }
+      return { existing: undefined, resource: undefined, account: { lmsUserId, lmsUsername, lmsEmail }, migrated: true }
     }
     const account = await accounts.createAccount({ usePii: registration.usePii, name: fullName(launch), email: launch.email })
-    return { existing: undefined, account, migrated: false }
+    return { existing: undefined, resource: undefined, account, migrated: false }
   }
 
   return {
@@ -190,6 +204,10 @@ export function createLti13LaunchService (deps: Lti13LaunchDeps) {
       )
       const registration = registrations.loaded(launch.registrationId)
       if (registration === undefined) throw new Error('validated launch of a registration the lookup did not load')
+      // Only now, the single-use state consumed and the id_token verified, does a launch count against its
+      // registration's budget: forgeries and replays cannot spend it. Refused here, nothing is stored.
+      req.budget?.check(registration.id)
+      req.budget?.spend(registration.id)
 
       const content = parseLaunchContent(launch.courseKey ?? courseKeyOfUsage(launch.usageKey), launch.usageKey)
       const courseKey = content.course.key
@@ -200,7 +218,7 @@ export function createLti13LaunchService (deps: Lti13LaunchDeps) {
 
       if (launch.sub === undefined) {
         if (deps.lmsUrl === undefined) throw launchError('LAUNCH_LMS_NOT_CONFIGURED')
-        await deps.knex.transaction(async trx => { await deployments.commit(at, trx) })
+        if (deployments.hasPending()) await deps.knex.transaction(async trx => { await deployments.commit(at, trx) })
         deps.log.info({ event: 'lti13_launch', ...baseFacts, anonymous: true, platformRole: roles.platformRole }, 'LTI 1.3 anonymous launch')
         const location = `${deps.lmsUrl.replace(/\/+$/, '')}/courses/${courseKey}/jump_to/${usageKey}`
         return { kind: 'handoff', response: { kind: 'redirect', location }, clearCookie, facts: { ...baseFacts, lmsUserId: undefined, newProfile: false, migrated: false, gradedResource: false } }
@@ -210,12 +228,13 @@ export function createLti13LaunchService (deps: Lti13LaunchDeps) {
       const ags = agsTargetOf(launch.ags, lineitemHosts(registration), { allowLoopbackHttp: deps.allowLoopbackHttp })
       if (deps.accounts === undefined || deps.handoff === undefined) throw launchError('LAUNCH_LMS_NOT_CONFIGURED')
 
-      const found = await identity(learner, registration, deps.accounts)
+      const found = await identity(learner, registration, usageKey, deps.accounts)
       await deps.accounts.ensureEnrolled(found.account, courseKey)
       const stored = await store({
         registrationId: registration.id,
         sub: learner.sub,
         existing: found.existing,
+        resource: found.resource,
         account: found.account,
         deployments,
         ags,
@@ -249,6 +268,17 @@ export function createLti13LaunchService (deps: Lti13LaunchDeps) {
 }
 
 export type Lti13LaunchService = ReturnType<typeof createLti13LaunchService>
+
+/** True when the graded-resource upsert would write what is stored already (or there is none to write). */
+function resourceUnchanged (stored: StoredResource | undefined, want: { ags: AgsTarget | undefined, deploymentId: string, account: LmsAccountRef, courseKey: string }): boolean {
+  if (want.ags === undefined) return true
+  return stored !== undefined &&
+    stored.deploymentId === want.deploymentId &&
+    stored.lmsUserId === want.account.lmsUserId &&
+    stored.courseKey === want.courseKey &&
+    stored.lineitemUrl === want.ags.lineitemUrl &&
+    stored.scopesJson === JSON.stringify(want.ags.scopes)
+}
 
 function fullName (launch: Pick<Lti13Launch, 'name' | 'givenName' | 'familyName'>): string | undefined {
   const name = launch.name?.trim()

@@ -2,7 +2,7 @@ import t from 'tap'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ConfigError, INSECURE_DEV_SECRET, loadConfig } from '../../src/config.js'
+import { ConfigError, INSECURE_DEV_SECRET, loadConfig, parseTrustProxy } from '../../src/config.js'
 
 const SECRET = 'x'.repeat(40)
 
@@ -50,6 +50,18 @@ t.test('cross-variable rules', async t => {
   t.throws(() => loadConfig({ SECRET_KEY: SECRET, OUTBOUND_ALLOW_LOOPBACK_HTTP: 'true' }, { envFile: false }), /OUTBOUND_ALLOW_LOOPBACK_HTTP/)
   t.throws(() => loadConfig({ SECRET_KEY: SECRET, PUBLIC_URL: 'https://lti.example.edu/sub' }, { envFile: false }), /PUBLIC_URL/)
   t.throws(() => loadConfig({ SECRET_KEY: SECRET, KAFKA_SASL_MECHANISM: 'plain' }, { envFile: false }), /KAFKA_SASL_USERNAME/)
+  t.throws(() => loadConfig({ SECRET_KEY: SECRET, KAFKA_SESSION_TIMEOUT_MS: '6000', KAFKA_HEARTBEAT_INTERVAL_MS: '3000' }, { envFile: false }), /KAFKA_HEARTBEAT_INTERVAL_MS/)
+  t.throws(() => loadConfig({ SECRET_KEY: SECRET, TRUST_PROXY: '2' }, { envFile: false }), /TRUST_PROXY/)
+})
+
+t.test('TRUST_PROXY: false, true, or the proxies\' addresses', async t => {
+  t.equal(loadConfig({ SECRET_KEY: SECRET }, { envFile: false }).trustProxy, false, 'default: trust no header')
+  t.equal(loadConfig({ SECRET_KEY: SECRET, TRUST_PROXY: 'true' }, { envFile: false }).trustProxy, true)
+  t.same(loadConfig({ SECRET_KEY: SECRET, TRUST_PROXY: '10.0.0.0/8, fd00::/8,loopback' }, { envFile: false }).trustProxy, ['10.0.0.0/8', 'fd00::/8', 'loopback'])
+  for (const bad of ['2', 'yes', '10.0.0.0/33', '10.0.0.0/8/1', 'proxy.example.org', '::1/129', ',']) {
+    t.equal(parseTrustProxy(bad), undefined, `${JSON.stringify(bad)} is refused`)
+  }
+  t.equal(parseTrustProxy('FALSE'), false)
 })
 
 t.test('.env fills only what the environment leaves unset', async t => {

@@ -14,13 +14,16 @@ const launch: FastifyPluginAsync = async (app) => {
     void reply.headers(LAUNCH_RESPONSE_HEADERS)
     return payload
   })
-  app.post<{ Body: Record<string, unknown> | undefined }>('/lti/1.3/launch', async (request, reply) => {
+  // Per-IP limit before the body is read; the registration's budget is spent inside the launch, only
+  // once the id_token is verified (plugins/launch-limits.ts).
+  app.post<{ Body: Record<string, unknown> | undefined }>('/lti/1.3/launch', { onRequest: app.launchLimits.perIp }, async (request, reply) => {
     const body = (typeof request.body === 'object' && request.body !== null ? request.body : {}) as Record<string, unknown>
     const outcome = await app.lti13.launch.launch({
       idToken: body.id_token,
       state: body.state,
       cookieHeader: request.headers.cookie,
-      storageBinding: body[STORAGE_BINDING_FIELD]
+      storageBinding: body[STORAGE_BINDING_FIELD],
+      budget: app.launchLimits.lti13
     })
     if (outcome.kind === 'storage-page') return reply.type('text/html; charset=utf-8').send(outcome.html)
     void reply.header('set-cookie', outcome.clearCookie)

@@ -16,6 +16,9 @@ const login: FastifyPluginAsync = async (app) => {
   app.route<{ Querystring: Record<string, unknown>, Body: Record<string, unknown> | undefined }>({
     method: ['GET', 'POST'],
     url: '/lti/1.3/login',
+    // Per-IP only: a login is not authenticated (iss and client_id are public), so a per-registration
+    // limit here would be spendable by anyone; the registration's budget is spent at the verified launch.
+    onRequest: app.launchLimits.perIp,
     handler: async (request, reply) => {
       const params = request.method === 'POST' ? mergeParams(request.query, request.body) : request.query
       const result = await app.lti13.login.login(params)
