@@ -32,6 +32,7 @@ export function schemaProblems (schema: TSchema, value: unknown): FieldProblem[]
       problems.push({ field: at, message: e.message })
     }
   }
+  problems.push(...notUnicodeText(value))
   const seen = new Set<string>()
   return problems.filter(p => {
     const k = p.field + '\u0000' + p.message
@@ -39,6 +40,27 @@ export function schemaProblems (schema: TSchema, value: unknown): FieldProblem[]
     seen.add(k)
     return true
   })
+}
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
+
+/**
+ * Strings with a lone UTF-16 surrogate (JSON allows `"\ud800"`) pass every schema but are not text:
+ * the database drivers would store something else than what was accepted. Iterative, because the
+ * value may be nested as deep as the body limit allows.
+ */
+function notUnicodeText (value: unknown): FieldProblem[] {
+  const problems: FieldProblem[] = []
+  const stack: Array<[unknown, string]> = [[value, '']]
+  while (stack.length > 0) {
+    const [v, at] = stack.pop() as [unknown, string]
+    if (typeof v === 'string') {
+      if (LONE_SURROGATE.test(v)) problems.push({ field: at, message: 'is not valid Unicode text' })
+    } else if (typeof v === 'object' && v !== null) {
+      for (const [k, child] of Object.entries(v)) stack.push([child, join(at, LONE_SURROGATE.test(k) ? '?' : k)])
+    }
+  }
+  return problems
 }
 
 export function assertSchema<S extends TSchema> (schema: S, value: unknown): asserts value is Static<S> {

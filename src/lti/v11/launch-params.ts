@@ -72,7 +72,7 @@ export function parseLti11Launch (body: ParamInput, options: ParseLaunchOptions 
     return value
   }
   const resourceLinkId = required('resource_link_id')
-  const userId = required('user_id')
+  const userId = stored('user_id', required('user_id'))
   const contextId = required('context_id')
   const roles = required('roles', true)
 
@@ -93,7 +93,7 @@ export function parseLti11Launch (body: ParamInput, options: ParseLaunchOptions 
     contextLabel: nonEmpty(get('context_label')),
     lisResultSourcedid: nonEmpty(get('lis_result_sourcedid')),
     lisOutcomeServiceUrl,
-    toolConsumerInstanceGuid: nonEmpty(get('tool_consumer_instance_guid')),
+    toolConsumerInstanceGuid: stored('tool_consumer_instance_guid', nonEmpty(get('tool_consumer_instance_guid'))),
     toolConsumerInfoProductFamilyCode: nonEmpty(get('tool_consumer_info_product_family_code')),
     person: {
       sourcedid: nonEmpty(get('lis_person_sourcedid')),
@@ -122,6 +122,17 @@ function singleValued (pairs: ReadonlyArray<ParamPair>): Map<string, string> {
 function withPrefix (params: Map<string, string>, prefix: string): Record<string, string> {
   const entries = [...params].filter(([name]) => name.startsWith(prefix) && name.length > prefix.length)
   return Object.fromEntries(entries.map(([name, value]) => [name.slice(prefix.length), value]))
+}
+
+/** Identifiers kept in 255-character columns: longer ones are refused here, not by a failed insert. */
+const MAX_STORED_LENGTH = 255
+
+function stored<T extends string | undefined> (name: string, value: T): T {
+  // Code points, as MariaDB counts a utf8mb4 VARCHAR's characters.
+  if (typeof value === 'string' && value.length > MAX_STORED_LENGTH && Array.from(value).length > MAX_STORED_LENGTH) {
+    throw lti11Error('LTI11_MALFORMED_PARAM', { name, reason: 'too long' })
+  }
+  return value
 }
 
 function nonEmpty (value: string | undefined): string | undefined {

@@ -13,6 +13,21 @@ import passbacks from './passbacks.js'
  */
 const admin: FastifyPluginAsync<{ token: string }> = async (app, opts) => {
   app.addHook('onRequest', createAdminAuth(opts.token))
+  // JSON must be UTF-8 (RFC 8259 §8.1): the default parser turns invalid bytes into U+FFFD, which
+  // then passes the schemas and is stored as an identifier nobody typed. Same parser otherwise.
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  const utf8 = new TextDecoder('utf-8', { fatal: true })
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    let text: string
+    try {
+      text = utf8.decode(body as Buffer)
+    } catch {
+      done(Object.assign(new Error('The request body is not valid UTF-8.'), { statusCode: 400 }), undefined)
+      return
+    }
+    parseJson(request, text, done)
+  })
   const services = createAdminServices({ knex: app.knex, secretBox: app.secretBox, config: app.config })
   await app.register(keys)
   await app.register(consumers, { services })
