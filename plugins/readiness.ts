@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin'
+import { isDatabaseUnavailable } from '../src/db/connection.js'
 
 export interface ReadinessCheck { (): Promise<{ ok: boolean, detail?: string }> }
 
@@ -6,7 +7,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     readiness: {
       add (name: string, check: ReadinessCheck): void
-      run (): Promise<{ ready: boolean, checks: Record<string, { ok: boolean, detail?: string }> }>
+      /** `only`: run just these checks (e.g. what serving HTTP needs), else all. */
+      run (only?: readonly string[]): Promise<{ ready: boolean, checks: Record<string, { ok: boolean, detail?: string }> }>
     }
   }
 }
@@ -15,15 +17,22 @@ declare module 'fastify' {
 export default fp(async (app) => {
   const checks = new Map<string, ReadinessCheck>()
   checks.set('database', async () => {
-    await app.knex.raw('select 1')
+    try {
+      await app.knex.raw('select 1')
+    } catch (err) {
+      // The driver's message names the database host and port: /ready shows only the code.
+      const code = (err as { code?: unknown }).code
+      return { ok: false, detail: `${isDatabaseUnavailable(err) ? 'DATABASE_UNAVAILABLE' : 'DATABASE_ERROR'}${typeof code === 'string' ? ` (${code})` : ''}` }
+    }
     return { ok: true }
   })
   app.decorate('readiness', {
     add (name: string, check: ReadinessCheck) { checks.set(name, check) },
-    async run () {
+    async run (only?: readonly string[]) {
       const results: Record<string, { ok: boolean, detail?: string }> = {}
       let ready = true
       for (const [name, check] of checks) {
+        if (only !== undefined && !only.includes(name)) continue
         try {
           results[name] = await Promise.race([
             check(),

@@ -5,6 +5,7 @@
 import { mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import knexFactory, { type Knex } from 'knex'
+import { registerErrors } from '../errors.js'
 
 export type Dialect = 'sqlite' | 'mysql'
 
@@ -108,6 +109,34 @@ export function isUniqueViolation (err: unknown): boolean {
   const e = err as { code?: string, errno?: number } | null
   if (!e) return false
   return e.code === 'ER_DUP_ENTRY' || e.errno === 1062 || e.code === 'SQLITE_CONSTRAINT_UNIQUE' || e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+}
+
+/** The database cannot be reached or is going away: a request answers 503 with this code, not a 500. */
+export const databaseError = registerErrors({
+  DATABASE_UNAVAILABLE: [503, 'The service cannot reach its database right now. Please try again in a moment.']
+})
+
+/** Network and server-state failures (mysql2 codes, MariaDB errnos, knex pool timeout, SQLite I/O). */
+const UNAVAILABLE_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
+  'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR', 'PROTOCOL_ENQUEUE_AFTER_QUIT', 'PROTOCOL_SEQUENCE_TIMEOUT',
+  'ER_SERVER_SHUTDOWN', 'ER_CON_COUNT_ERROR', 'ER_NORMAL_SHUTDOWN', 'ER_CONNECTION_KILLED',
+  'SQLITE_BUSY', 'SQLITE_CANTOPEN', 'SQLITE_IOERR', 'SQLITE_FULL'
+])
+/** 1040 too many connections, 1053 shutdown in progress, 1077 normal shutdown, 1927 connection killed (MariaDB), 2006/2013 gone away/lost. */
+const UNAVAILABLE_ERRNOS: ReadonlySet<number> = new Set([1040, 1053, 1077, 1927, 2006, 2013])
+
+/**
+ * True when `err` (or its cause) says the database is unreachable or going away, as opposed to a
+ * query it refused: the request may work in a moment, so it is a 503, and readiness says so too.
+ */
+export function isDatabaseUnavailable (err: unknown): boolean {
+  for (let e = err as { code?: unknown, errno?: unknown, name?: unknown, cause?: unknown } | null | undefined, depth = 0; e && depth < 3; e = e.cause as typeof e, depth++) {
+    if (e.name === 'KnexTimeoutError') return true
+    if (typeof e.code === 'string' && (UNAVAILABLE_CODES.has(e.code) || e.code.startsWith('SQLITE_IOERR'))) return true
+    if (typeof e.errno === 'number' && UNAVAILABLE_ERRNOS.has(e.errno)) return true
+  }
+  return false
 }
 
 /** True when MySQL/MariaDB chose this transaction as a deadlock victim: it was rolled back and may be run again. */

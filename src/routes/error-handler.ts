@@ -4,6 +4,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { isAppError } from '../errors.js'
+import { databaseError, isDatabaseUnavailable } from '../db/connection.js'
 import { errorPage } from '../views/error-page.js'
 
 interface ErrorBody { code: string, message: string, requestId: string, details?: Record<string, unknown> }
@@ -48,6 +49,14 @@ export function registerErrorHandlers (app: FastifyInstance): void {
         : error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'UNSUPPORTED_MEDIA_TYPE' : status === 429 ? 'RATE_LIMITED' : 'BAD_REQUEST'
       request.log.info({ code, status, fastifyCode: error.code }, error.message)
       return send(request, reply, status, { code, message: status === 429 ? 'Too many requests; try again shortly.' : error.message, requestId })
+    }
+    if (isDatabaseUnavailable(error)) {
+      // An outage, not a bug: the learner may simply try again. Only the driver's code is logged: knex puts
+      // the SQL, with its values, into query error messages.
+      const e = databaseError('DATABASE_UNAVAILABLE')
+      request.log.error({ code: e.code, status: e.status, dbCode: (error as { code?: unknown }).code }, e.message)
+      void reply.header('retry-after', '5')
+      return send(request, reply, e.status, { code: e.code, message: e.message, requestId })
     }
     request.log.error({ err: error }, 'unhandled error')
     return send(request, reply, 500, { code: 'INTERNAL_ERROR', message: 'Something went wrong on our side.', requestId })

@@ -245,14 +245,17 @@ t.test('no LMS configured: a clear 503', async t => {
 })
 
 t.test('two first launches of the same learner at once: one mapping, both land, the outcome target is recorded', async t => {
-  const { app } = await setup(t)
+  const { app, lms } = await setup(t)
   await addConsumer(app, 'canvas', 'canvas-secret')
+  // Both launches must have looked the learner up before either creates the account.
+  lms.barrier('registration', 2)
   const body = () => signLaunchWithImsLti(PUBLIC_URL + PATH(), 'canvas', 'canvas-secret', baseLaunch({
     user_id: 'racer', lis_result_sourcedid: 'race:1', lis_outcome_service_url: 'https://canvas.example.edu/outcomes'
   })).body
   const [a, b] = await Promise.all([post(app, PATH(), body()), post(app, PATH(), body())])
   t.equal(a.statusCode, 200, a.body.slice(0, 200))
   t.equal(b.statusCode, 200, b.body.slice(0, 200))
+  t.equal(lms.state.requests.filter(r => r.route === 'registration').length, 2, 'both launches created an account: the race really happened')
   const users = await app.knex('lti_users').where({ lti_user_id: 'racer' })
   t.equal(users.length, 1, 'one mapping')
   const assignments = await app.knex('graded_assignments').where({ lti_user_id: users[0].id })

@@ -175,6 +175,35 @@ t.test('round trip: login → platform auth → launch → LMS account, enrollme
     t.same(learners.length, 1, 'not announced again')
   })
 
+  await t.test('returning learner, nothing changed: no write; a new line item or scope set is written', async t => {
+    // updated_at is set by every upsert: a sentinel shows whether the launch wrote the row.
+    await app.knex('graded_resources').update({ updated_at: 1 })
+    const writes: string[] = []
+    const onQuery = (q: { sql: string }) => { if (!/^\s*select/i.test(q.sql)) writes.push(q.sql) }
+    app.knex.on('query', onQuery)
+    const same = await roundTrip(ctx, { userId: 'student-42', targetLinkUri: target() })
+    app.knex.off('query', onQuery)
+    t.equal(same.statusCode, 200)
+    t.same(writes, [], 'no knex write (no transaction, no upsert)')
+    t.equal(Number((await app.knex('graded_resources').first()).updated_at), 1, 'the graded resource row is untouched')
+    t.equal(await count(app, 'oidc_states'), 0, 'the state was still consumed')
+
+    const lineitem = `${platform.issuer}/api/lti_consumer/v1/lti/x/lti-ags/8`
+    const moved = await roundTrip(ctx, { userId: 'student-42', targetLinkUri: target(), claims: { [ServiceClaim.agsEndpoint]: { scope: [Scope.agsScore], lineitem } } })
+    t.equal(moved.statusCode, 200)
+    const row = await app.knex('graded_resources').first()
+    t.equal(row.lineitem_url, lineitem, 'new line item written')
+    t.same(JSON.parse(row.scopes), [Scope.agsScore], 'new scopes written')
+    t.ok(Number(row.updated_at) > 1, 'updated_at refreshed')
+    t.equal(Number(row.version_number), 5, 'version guard kept')
+
+    await app.knex('graded_resources').update({ updated_at: 1 })
+    const scopes = await roundTrip(ctx, { userId: 'student-42', targetLinkUri: target(), claims: { [ServiceClaim.agsEndpoint]: { scope: [Scope.agsScore, Scope.agsResultReadonly], lineitem } } })
+    t.equal(scopes.statusCode, 200)
+    t.same(JSON.parse((await app.knex('graded_resources').first()).scopes), [Scope.agsScore, Scope.agsResultReadonly], 'a changed scope set alone is written')
+    t.equal(await count(app, 'graded_resources'), 1)
+  })
+
   await t.test('another block of the course: a second graded resource on the same profile', async t => {
     const unit = usageKey(COURSE, 'vertical', 'unit1')
     const res = await roundTrip(ctx, { userId: 'student-42', targetLinkUri: target(unit) })
@@ -408,6 +437,8 @@ t.test('the same learner\'s first launch twice at once: one profile, both land o
   const ctx = await setup(t, { registration: { deploymentPolicy: 'record' }, deployments: [] })
   const logins = await Promise.all([0, 1].map(async () => await login(ctx.app, ctx.platform, { userId: 'twin', targetLinkUri: target() })))
   const forms = await Promise.all(logins.map(async answer => await authorize(answer.location)))
+  // Both launches must have looked the learner up before either creates the account.
+  ctx.lms.barrier('registration', 2)
   const results = await Promise.all(forms.map(async (fields, i) =>
     await postLaunch(ctx.app, { id_token: fields.id_token as string, state: fields.state as string }, logins[i]?.cookie)))
   t.same(results.map(r => r.statusCode), [200, 200], results.map(r => r.body.slice(0, 200)).join('\n'))

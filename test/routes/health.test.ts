@@ -25,6 +25,20 @@ t.test('readiness fails when the database is gone', async t => {
   t.equal(ready.json().checks.database.ok, false)
 })
 
+t.test('/ready/http runs only the checks serving HTTP needs', async t => {
+  const { app, db } = await buildTestApp(t)
+  app.readiness.add('event-consumer', async () => ({ ok: false, detail: 'broker down' }))
+  const all = await app.inject({ method: 'GET', url: '/ready' })
+  t.equal(all.statusCode, 503, '/ready: the consumer is down')
+  const http = await app.inject({ method: 'GET', url: '/ready/http' })
+  t.equal(http.statusCode, 200, '/ready/http: launches can still be served')
+  t.same(Object.keys(http.json().checks), ['database'])
+  await db.knex.destroy()
+  const gone = await app.inject({ method: 'GET', url: '/ready/http' })
+  t.equal(gone.statusCode, 503, 'without the database, launches cannot be served')
+  t.equal(gone.json().checks.database.ok, false)
+})
+
 t.test('unknown routes answer a coded 404', async t => {
   const { app } = await buildTestApp(t)
   const res = await app.inject({ method: 'GET', url: '/nope', headers: { accept: 'application/json' } })

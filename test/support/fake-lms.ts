@@ -52,6 +52,11 @@ export interface FakeLms {
   /** `http://127.0.0.1:<port>` */
   readonly url: string
   readonly state: FakeLmsState
+  /**
+   * Holds the next requests to `route` until `count` of them have arrived, then answers them all:
+   * makes concurrency tests deterministic (both launches are past their lookups before either writes).
+   */
+  barrier (route: FakeLmsRoute, count: number): void
   close (): Promise<void>
 }
 
@@ -621,6 +626,18 @@ export async function startFakeLms (opts: FakeLmsOptions = {}): Promise<FakeLms>
   }
 
   const held = new Set<Socket>()
+  const barriers = new Map<FakeLmsRoute, { count: number, waiting: Array<() => void> }>()
+  const passBarrier = async (name: FakeLmsRoute): Promise<void> => {
+    const barrier = barriers.get(name)
+    if (barrier === undefined) return
+    await new Promise<void>(resolve => {
+      barrier.waiting.push(resolve)
+      if (barrier.waiting.length >= barrier.count) {
+        barriers.delete(name)
+        for (const release of barrier.waiting) release()
+      }
+    })
+  }
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
@@ -641,6 +658,7 @@ export async function startFakeLms (opts: FakeLmsOptions = {}): Promise<FakeLms>
         const name: FakeLmsRoute = matched?.route.name ?? 'unknown'
         state.countCall(name)
         state.requests.push({ route: name, method: req.method ?? '', url: req.url ?? '', headers: { ...req.headers }, body })
+        await passBarrier(name)
         const fault = state.takeFault(name)
         if (fault !== undefined) {
           if (fault.fault === 'timeout') { held.add(req.socket); return }
@@ -667,6 +685,7 @@ export async function startFakeLms (opts: FakeLmsOptions = {}): Promise<FakeLms>
   return {
     url: origin,
     state,
+    barrier: (route, count) => { barriers.set(route, { count, waiting: [] }) },
     close: async () => {
       for (const socket of held) socket.destroy()
       server.closeAllConnections()
