@@ -29,6 +29,7 @@ import { validateLaunch } from '../lti/v13/launch-validator.js'
 import type { Lti13Launch } from '../lti/v13/lti13-launch.js'
 import { renderLaunchStoragePage } from '../lti/v13/platform-storage-page.js'
 import { verifyStateToken } from '../lti/v13/state-token.js'
+import type { VerifiedState } from '../lti/v13/launch-steps/check-state.js'
 import { toolUrls } from '../lti/v13/tool-urls.js'
 import { isUniqueViolation } from '../db/connection.js'
 import { createGradedResourcesRepository } from '../db/repositories/graded-resources-repository.js'
@@ -99,14 +100,15 @@ export function createLti13LaunchService (deps: Lti13LaunchDeps) {
   const launchUrl = toolUrls(deps.publicUrl).redirectUri
 
   /** Binding from our cookie, else from platform storage; or the page that fetches it from storage. */
-  async function recoverBinding (req: Lti13LaunchRequest, at: number): Promise<{ binding: string | undefined, stateId: string } | { page: string }> {
+  async function recoverBinding (req: Lti13LaunchRequest, at: number): Promise<{ binding: string | undefined, stateId: string, verified: VerifiedState } | { page: string }> {
     // Signature and expiry only (nothing consumed): names the cookie and where platform storage is.
     const token = await verifyStateToken(req.state, deps.stateKey, { now: at })
+    const verified = { token: req.state as string, claims: token }
     const fromCookie = readBindingCookie(req.cookieHeader, token.stateId)
-    if (fromCookie !== undefined) return { binding: fromCookie, stateId: token.stateId }
+    if (fromCookie !== undefined) return { binding: fromCookie, stateId: token.stateId, verified }
     if (typeof req.storageBinding === 'string') {
       // The storage page posted back: what it found, or nothing (then the state check refuses).
-      return { binding: req.storageBinding === '' ? undefined : req.storageBinding, stateId: token.stateId }
+      return { binding: req.storageBinding === '' ? undefined : req.storageBinding, stateId: token.stateId, verified }
     }
     if (token.storageTarget !== undefined && token.platformOrigin !== undefined && typeof req.idToken === 'string' && req.idToken !== '') {
       return {
@@ -119,7 +121,7 @@ export function createLti13LaunchService (deps: Lti13LaunchDeps) {
         })
       }
     }
-    return { binding: undefined, stateId: token.stateId }
+    return { binding: undefined, stateId: token.stateId, verified }
   }
 
   /**
@@ -199,7 +201,7 @@ export function createLti13LaunchService (deps: Lti13LaunchDeps) {
       const registrations = createRegistrationLookup(deps.knex, deps.onRegistrationLoaded)
       const deployments = createDeferredDeploymentRegistry(deps.knex)
       const launch = await validateLaunch(
-        { idToken: req.idToken, state: req.state, binding: recovered.binding },
+        { idToken: req.idToken, state: req.state, binding: recovered.binding, verifiedState: recovered.verified },
         { stateKey: deps.stateKey, stateStore: states, findRegistrations: registrations.find, jwks: deps.jwks, deployments, publicUrl: deps.publicUrl, now: () => at }
       )
       const registration = registrations.loaded(launch.registrationId)

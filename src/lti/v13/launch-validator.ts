@@ -1,4 +1,4 @@
-import { checkState } from './launch-steps/check-state.js'
+import { checkState, type VerifiedState } from './launch-steps/check-state.js'
 import { checkTokenFormat } from './launch-steps/check-token-format.js'
 import { findLaunchRegistration } from './launch-steps/find-launch-registration.js'
 import { verifySignature } from './launch-steps/verify-signature.js'
@@ -18,6 +18,8 @@ export interface LaunchInput {
   state: unknown
   /** The browser binding the adapter recovered (cookie, or platform storage via the storage page). */
   binding: string | undefined
+  /** `state` as the adapter already verified it with verifyStateToken at the same `now`, if it did. */
+  verifiedState?: VerifiedState | undefined
 }
 
 export interface LaunchValidatorDeps {
@@ -41,7 +43,7 @@ export interface LaunchValidatorDeps {
  */
 export async function validateLaunch (input: LaunchInput, deps: LaunchValidatorDeps): Promise<Lti13Launch> {
   const now = (deps.now ?? Date.now)()
-  const { record: state, token: stateToken } = await checkState(input.state, input.binding, { stateKey: deps.stateKey, stateStore: deps.stateStore, now })
+  const { record: state, token: stateToken } = await checkState(input.state, input.binding, { stateKey: deps.stateKey, stateStore: deps.stateStore, now, verified: input.verifiedState })
   const { header, claims } = checkTokenFormat(input.idToken)
   const registration = await findLaunchRegistration(claims, state, deps.findRegistrations)
   await verifySignature(input.idToken as string, header, registration, deps.jwks)

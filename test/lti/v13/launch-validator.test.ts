@@ -54,6 +54,22 @@ t.test('baseline: the default attempt succeeds', async t => {
   t.equal(launch.sub, 'learner-7')
 })
 
+t.test('1. state: claims the adapter verified are reused only for that exact state string', async t => {
+  const h = harness()
+  const login = await startOidcLogin(platform.loginInitiation(h.launch), h.loginDeps)
+  const idToken = await platform.mintIdToken({ launch: h.launch, nonce: login.nonce })
+  // Claims "verified" for another string (here: a forged state id) are ignored: the state is verified itself.
+  const forgedClaims = { stateId: 'x'.repeat(30) }
+  const launch = await validateLaunch({ idToken, state: login.state, binding: login.binding, verifiedState: { token: `${login.state}x`, claims: forgedClaims } }, h.launchDeps)
+  t.equal(launch.sub, 'learner-7', 'a mismatching verifiedState does not change the outcome')
+  // For the same string, the given claims are used (so the adapter must pass only what it verified):
+  // here they name a state id that was never stored, and the launch is a replay.
+  const login2 = await startOidcLogin(platform.loginInitiation(h.launch), h.loginDeps)
+  const idToken2 = await platform.mintIdToken({ launch: h.launch, nonce: login2.nonce })
+  await t.rejects(validateLaunch({ idToken: idToken2, state: login2.state, binding: login2.binding, verifiedState: { token: login2.state, claims: forgedClaims } }, h.launchDeps),
+    { code: 'LTI13_STATE_REPLAYED' })
+})
+
 t.test('1. state', async t => {
   const h = harness()
   await t.rejects(h.attempt({}, { state: undefined }), { code: 'LTI13_STATE_MISSING', status: 400 })

@@ -3,6 +3,12 @@ import { safeEqual, sha256Base64url } from '../safe-equal.js'
 import { verifyStateToken, type StateTokenClaims } from '../state-token.js'
 import type { StateRecord, StateStore } from '../state-store.js'
 
+/** A state string and the claims verifyStateToken returned for it. */
+export interface VerifiedState {
+  token: string
+  claims: StateTokenClaims
+}
+
 export interface CheckedState {
   record: StateRecord
   token: StateTokenClaims
@@ -19,9 +25,13 @@ export interface CheckedState {
 export async function checkState (
   stateParam: unknown,
   binding: string | undefined,
-  deps: { stateKey: Uint8Array, stateStore: StateStore, now: number }
+  deps: { stateKey: Uint8Array, stateStore: StateStore, now: number, verified?: VerifiedState | undefined }
 ): Promise<CheckedState> {
-  const token = await verifyStateToken(stateParam, deps.stateKey, { now: deps.now })
+  // The adapter may already have verified this very string at this very `now` (to find the binding
+  // cookie): its claims are reused, a second HMAC check would only cost time.
+  const token = deps.verified !== undefined && typeof stateParam === 'string' && deps.verified.token === stateParam
+    ? deps.verified.claims
+    : await verifyStateToken(stateParam, deps.stateKey, { now: deps.now })
   if (binding === undefined || binding === '') throw lti13Error('LTI13_STATE_WRONG_BROWSER', { reason: 'no binding' })
   const record = await deps.stateStore.consume(token.stateId)
   if (record === null) throw lti13Error('LTI13_STATE_REPLAYED')
