@@ -101,7 +101,7 @@ t.test('500 and 429 are coded as retryable, with Retry-After', async t => {
   t.equal(s.ledger.length, 0)
 })
 
-t.test('a timeout, a DOCTYPE answer and a 10 MB answer are coded, not crashes', async t => {
+t.test('a timeout, a DOCTYPE answer and 10 MB and 50 MB answers are coded, not crashes', async t => {
   const s = await service(t)
   const sender = createLti11OutcomeSender({ http: client(t, { timeoutMs: 200 }) })
   s.switches.respondWith({ kind: 'slow', delayMs: 600 }, 1)
@@ -110,6 +110,13 @@ t.test('a timeout, a DOCTYPE answer and a 10 MB answer are coded, not crashes', 
   t.match(await failure(sender.send(delivery(s))), { code: 'LTI11_OUTCOME_RESPONSE_DOCTYPE' })
   s.switches.respondWith({ kind: 'huge' }, 1)
   t.match(await failure(sender.send(delivery(s))), { code: 'HTTP_OUT_TOO_LARGE', details: { maxBytes: 64 * 1024 } })
+  // 50 MB streamed without a length: refused at the cap, without reading (or holding) the rest.
+  const heapBefore = process.memoryUsage().arrayBuffers
+  const started = Date.now()
+  s.switches.respondWith({ kind: 'huge', bytes: 50 * 1024 * 1024 }, 1)
+  t.match(await failure(sender.send(delivery(s))), { code: 'HTTP_OUT_TOO_LARGE', details: { maxBytes: 64 * 1024 } })
+  t.ok(Date.now() - started < 2000, `50 MB answer refused in ${Date.now() - started} ms`)
+  t.ok(process.memoryUsage().arrayBuffers - heapBefore < 8 * 1024 * 1024, 'far less than 50 MB held')
   await new Promise(resolve => setTimeout(resolve, 700))
   t.equal(s.ledger.length, 0, 'the timed-out request was not applied behind our back')
 })
