@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { logLevel } from 'kafkajs'
 import { createConsumerMetrics } from '../src/events/consumer/consumer-metrics.js'
-import { consumerTuningFromConfig, createEventConsumer, isConsumerHealthy, type ConsumerTuning, type EventConsumer } from '../src/events/consumer/event-consumer.js'
+import { consumerTuningFromConfig, createEventConsumer, isConsumerHealthy, isStalled, type ConsumerTuning, type EventConsumer } from '../src/events/consumer/event-consumer.js'
 import { createEventPipeline, platformClientFromConfig } from '../src/events/consumer/event-pipeline.js'
 import { kafkaConnectionFromConfig } from '../src/events/consumer/kafka-client.js'
 import { createRelevantUserSource } from '../src/events/consumer/relevant-user-source.js'
@@ -88,7 +88,9 @@ export default fp<EventConsumerPluginOptions>(async (app, opts) => {
   app.readiness.add('event-consumer', async () => {
     if (!relevantUsers.loaded) return { ok: false, detail: 'loading LTI users' }
     const status = consumer.status()
-    return { ok: isConsumerHealthy(status), detail: status.lastError && !isConsumerHealthy(status) ? `${status.state}: ${status.lastError}` : status.state }
+    const now = Date.now()
+    if (isStalled(status, now)) return { ok: false, detail: `stalled: no fetch or heartbeat for ${Math.round((now - status.lastProgressAt) / 1000)} s` }
+    return { ok: isConsumerHealthy(status, now), detail: status.lastError && !isConsumerHealthy(status, now) ? `${status.state}: ${status.lastError}` : status.state }
   })
 
   /** The set must be complete before the first event is judged, or early events of known users would be dropped. */

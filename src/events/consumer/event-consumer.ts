@@ -56,6 +56,10 @@ export interface ConsumerStatus {
   crashes: number
   /** Last crash reason (error name and message; no payloads). */
   lastError?: string | undefined
+  /** Last fetch, heartbeat, batch or group join (epoch ms). */
+  lastProgressAt: number
+  /** No progress for this long while running = stalled (the session timeout). */
+  stallAfterMs: number
 }
 
 export interface EventConsumer {
@@ -68,7 +72,6 @@ export interface EventConsumer {
 
 const HEALTHY: ReadonlySet<ConsumerState> = new Set(['running'])
 
-/** Readiness: only a consumer that has joined its group is ready; starting, restarting or crashed fail /ready (style.md §5). */
 /** The KAFKA_* group timings and long-poll; the service consumer and `events replay` use the same. */
 export function consumerTuningFromConfig (config: Config): ConsumerTuning {
   return {
@@ -79,8 +82,18 @@ export function consumerTuningFromConfig (config: Config): ConsumerTuning {
   }
 }
 
-export function isConsumerHealthy (status: ConsumerStatus): boolean {
-  return HEALTHY.has(status.state)
+/**
+ * Readiness: only a consumer that has joined its group is ready; starting, restarting or crashed
+ * fail /ready (style.md §5). A joined consumer that has neither fetched nor heartbeated for a whole
+ * session timeout is stalled (kafkajs can loop on rejoins after some broker errors while its state
+ * still says running) and fails too.
+ */
+export function isConsumerHealthy (status: ConsumerStatus, now = Date.now()): boolean {
+  return HEALTHY.has(status.state) && !isStalled(status, now)
+}
+
+export function isStalled (status: ConsumerStatus, now = Date.now()): boolean {
+  return status.state === 'running' && now - status.lastProgressAt >= status.stallAfterMs
 }
 
 function reason (err: unknown): string {
@@ -101,10 +114,12 @@ export function createEventConsumer (options: EventConsumerOptions): EventConsum
   let restartTimer: NodeJS.Timeout | undefined
   let stopping = false
   let launching: Promise<void> | undefined
-  let status: ConsumerStatus = { state: 'idle', since: Date.now(), crashes: 0 }
+  const stallAfterMs = tuning.sessionTimeout ?? 30_000
+  let status: ConsumerStatus = { state: 'idle', since: Date.now(), crashes: 0, lastProgressAt: Date.now(), stallAfterMs }
 
   const setState = (state: ConsumerState, lastError?: string) => {
-    status = { state, since: Date.now(), crashes: status.crashes, lastError: lastError ?? status.lastError }
+    const at = Date.now()
+    status = { state, since: at, crashes: status.crashes, lastError: lastError ?? status.lastError, lastProgressAt: state === 'running' ? at : status.lastProgressAt, stallAfterMs }
   }
 
   const eachBatch = createBatchHandler({
@@ -151,7 +166,11 @@ export function createEventConsumer (options: EventConsumerOptions): EventConsum
         restartOnFailure: async () => true
       }
     })
-    const { GROUP_JOIN, CRASH } = created.events
+    const { GROUP_JOIN, CRASH, FETCH, HEARTBEAT, START_BATCH_PROCESS } = created.events
+    const progressed = () => { if (consumer === created) status.lastProgressAt = Date.now() }
+    created.on(FETCH, progressed)
+    created.on(HEARTBEAT, progressed)
+    created.on(START_BATCH_PROCESS, progressed)
     created.on(GROUP_JOIN, () => {
       if (consumer !== created || stopping) return
       restartBackoff.reset('consumer')

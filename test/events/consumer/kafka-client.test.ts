@@ -1,7 +1,7 @@
 import t from 'tap'
 import { logLevel } from 'kafkajs'
 import { createKafka, kafkaConnectionFromConfig } from '../../../src/events/consumer/kafka-client.js'
-import { isConsumerHealthy } from '../../../src/events/consumer/event-consumer.js'
+import { isConsumerHealthy, isStalled } from '../../../src/events/consumer/event-consumer.js'
 import { testConfig } from '../../helpers/build-app.js'
 
 t.test('KAFKA_* settings: brokers, client id, TLS and SASL', async t => {
@@ -26,6 +26,16 @@ t.test('kafkajs log lines go to our logger at their level, without the password'
 })
 
 t.test('readiness: only a consumer that joined its group (running) is healthy', async t => {
-  const at = (state: Parameters<typeof isConsumerHealthy>[0]['state']) => isConsumerHealthy({ state, since: 0, crashes: 0 })
+  const now = 1_000_000
+  const at = (state: Parameters<typeof isConsumerHealthy>[0]['state']) => isConsumerHealthy({ state, since: 0, crashes: 0, lastProgressAt: now - 1000, stallAfterMs: 30_000 }, now)
   t.same(['idle', 'starting', 'running', 'restarting', 'crashed', 'stopping', 'stopped'].map(s => at(s as never)), [false, false, true, false, false, false, false])
+})
+
+t.test('readiness: a running consumer without a fetch or heartbeat for a session timeout is stalled', async t => {
+  const now = 1_000_000
+  const status = (quietMs: number) => ({ state: 'running' as const, since: 0, crashes: 0, lastProgressAt: now - quietMs, stallAfterMs: 30_000 })
+  t.equal(isConsumerHealthy(status(29_999), now), true, 'quiet for less than the session timeout: healthy')
+  t.equal(isStalled(status(30_000), now), true)
+  t.equal(isConsumerHealthy(status(30_000), now), false, 'quiet for a whole session timeout: not ready')
+  t.equal(isStalled({ ...status(60_000), state: 'restarting' }, now), false, 'only a running consumer is called stalled (the others are unhealthy anyway)')
 })

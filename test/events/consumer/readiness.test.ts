@@ -74,4 +74,12 @@ t.test('/ready says 503 while the LTI users load and until the group is joined, 
   t.equal(app.relevantUsers.loaded, true)
   t.equal(app.relevantUsers.has(42), true, 'the set holds the seeded learner')
   t.equal(app.eventConsumer?.status().state, 'running')
+
+  // Idle for longer than the 6 s session: fetches and heartbeats keep it fresh, so it is not "stalled".
+  await new Promise(resolve => setTimeout(resolve, 7000))
+  const idle = await app.inject({ url: '/ready' })
+  t.equal(idle.statusCode, 200, `still ready after 7 s without events (${idle.body})`)
+  const status = app.eventConsumer!.status()
+  t.ok(Date.now() - status.lastProgressAt < 2000, `progress seen ${Date.now() - status.lastProgressAt} ms ago`)
+  t.equal(status.stallAfterMs, 6000, 'stalled after one session timeout')
 })
