@@ -12,6 +12,7 @@ import { adminHeaders, buildTestApp } from '../helpers/build-app.js'
 import { signLaunchWithImsLti } from '../helpers/ims-lti-signer.js'
 import { createLti11ConsumersRepository } from '../../src/db/repositories/lti11-consumers-repository.js'
 import { CONSUMER_SECRET_CONTEXT } from '../../src/launch/lti11-launch.js'
+import { lmsEnv } from '../helpers/lms-env.js'
 
 const PUBLIC_URL = 'https://tool.example.org'
 const PROBLEM = usageKey(DEMO_COURSE_ID, 'problem', 'p1')
@@ -23,13 +24,7 @@ async function setup (t: Test): Promise<FastifyInstance> {
   const lms = await startFakeLms({ ltiConsumers: [{ key: RELAY.key, secret: RELAY.secret, usePii: true }] })
   t.teardown(() => lms.close())
   const { app } = await buildTestApp(t, {
-    PUBLIC_URL,
-    LMS_URL: lms.url,
-    LMS_CLIENT_ID: 'lti-provider-client',
-    LMS_CLIENT_SECRET: 'lti-provider-secret',
-    LMS_RELAY_CONSUMER_KEY: RELAY.key,
-    LMS_RELAY_CONSUMER_SECRET: RELAY.secret,
-    LMS_TIMEOUT_MS: '3000',
+    ...lmsEnv(lms, PUBLIC_URL, { timeoutMs: 3000 }),
     REQUEST_BODY_LIMIT: String(LIMIT)
   })
   const now = Date.now()

@@ -13,6 +13,7 @@ import { buildTestApp } from '../helpers/build-app.js'
 import { contentTargetLinkUri } from '../../src/lti/v13/tool-urls.js'
 import { createLti13RegistrationsRepository } from '../../src/db/repositories/lti13-registrations-repository.js'
 import { createLti13DeploymentsRepository } from '../../src/db/repositories/lti13-deployments-repository.js'
+import { lmsEnv } from '../helpers/lms-env.js'
 
 const PUBLIC_URL = 'https://tool.example.org'
 const LAUNCH_URL = `${PUBLIC_URL}/lti/1.3/launch`
@@ -27,13 +28,7 @@ async function setup (t: Test, env: Record<string, string>): Promise<Ctx> {
   const lms = await startFakeLms({ ltiConsumers: [{ key: RELAY.key, secret: RELAY.secret, usePii: true }] })
   t.teardown(() => lms.close())
   const { app } = await buildTestApp(t, {
-    PUBLIC_URL,
-    LMS_URL: lms.url,
-    LMS_CLIENT_ID: 'lti-provider-client',
-    LMS_CLIENT_SECRET: 'lti-provider-secret',
-    LMS_RELAY_CONSUMER_KEY: RELAY.key,
-    LMS_RELAY_CONSUMER_SECRET: RELAY.secret,
-    LMS_TIMEOUT_MS: '3000',
+    ...lmsEnv(lms, PUBLIC_URL, { timeoutMs: 3000 }),
     ...env
   })
   const platforms: FakeLti13Platform[] = []

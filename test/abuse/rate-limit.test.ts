@@ -18,6 +18,7 @@ import { buildServer } from '../../src/server.js'
 import { createLti11ConsumersRepository } from '../../src/db/repositories/lti11-consumers-repository.js'
 import { createLti13RegistrationsRepository } from '../../src/db/repositories/lti13-registrations-repository.js'
 import { CONSUMER_SECRET_CONTEXT } from '../../src/launch/lti11-launch.js'
+import { lmsEnv } from '../helpers/lms-env.js'
 
 const PUBLIC_URL = 'https://tool.example.org'
 const PROBLEM = usageKey(DEMO_COURSE_ID, 'problem', 'p1')
@@ -26,22 +27,15 @@ const RELAY = { key: 'lms-relay-key', secret: 'lms-relay-secret' }
 const A = { key: 'consumer-a', secret: 'secret-of-a' }
 const B = { key: 'consumer-b', secret: 'secret-of-b' }
 
-async function lmsEnv (t: Test): Promise<Record<string, string>> {
+/** A fake LMS for this test, and the service environment pointing at it. */
+async function startLms (t: Test): Promise<Record<string, string>> {
   const lms = await startFakeLms({ ltiConsumers: [{ key: RELAY.key, secret: RELAY.secret, usePii: true }] })
   t.teardown(() => lms.close())
-  return {
-    PUBLIC_URL,
-    LMS_URL: lms.url,
-    LMS_CLIENT_ID: 'lti-provider-client',
-    LMS_CLIENT_SECRET: 'lti-provider-secret',
-    LMS_RELAY_CONSUMER_KEY: RELAY.key,
-    LMS_RELAY_CONSUMER_SECRET: RELAY.secret,
-    LMS_TIMEOUT_MS: '3000'
-  }
+  return lmsEnv(lms, PUBLIC_URL)
 }
 
 async function setup (t: Test, env: Record<string, string>): Promise<FastifyInstance> {
-  const { app } = await buildTestApp(t, { ...await lmsEnv(t), ...env })
+  const { app } = await buildTestApp(t, { ...await startLms(t), ...env })
   await addConsumers(app)
   return app
 }
@@ -219,7 +213,7 @@ t.test('the refusal is logged with the kind of limit, and without the consumer k
   const lines: string[] = []
   const stream = new Writable({ write (chunk, _enc, done) { lines.push(String(chunk)); done() } })
   const db = await createTestDb(t)
-  const config = testConfig({ DATABASE_URL: db.url, ...await lmsEnv(t), RATE_LIMIT_PER_IP: '2', RATE_LIMIT_PER_CONSUMER: '1', RATE_LIMIT_WINDOW_SECONDS: '60' })
+  const config = testConfig({ DATABASE_URL: db.url, ...await startLms(t), RATE_LIMIT_PER_IP: '2', RATE_LIMIT_PER_CONSUMER: '1', RATE_LIMIT_WINDOW_SECONDS: '60' })
   const app = await buildServer(config, { knex: db.knex, fastify: { logger: { level: 'info', stream } } })
   await app.ready()
   t.teardown(() => app.close())

@@ -31,6 +31,7 @@ import { startFakeLms, DEMO_COURSE_ID, usageKey, type FakeBlockSpec } from '../s
 import { startFakeLti11OutcomeService } from '../support/fake-lti11-outcome-service.js'
 import { mockKafkaSkipReason, startMockKafka } from '../support/kafka-mock-broker.js'
 import { mariadbSkipReason, startMariadbServer } from '../support/mariadb-server.js'
+import { lmsEnv } from '../helpers/lms-env.js'
 
 t.setTimeout(180_000)
 
@@ -110,13 +111,7 @@ t.test('MariaDB stopped and started under a running service: 503s while down, re
   const config = testConfig({
     DATABASE_URL: db.url,
     DATABASE_POOL_MAX: '4',
-    PUBLIC_URL,
-    LMS_URL: lms.url,
-    LMS_CLIENT_ID: 'lti-provider-client',
-    LMS_CLIENT_SECRET: 'lti-provider-secret',
-    LMS_RELAY_CONSUMER_KEY: RELAY.key,
-    LMS_RELAY_CONSUMER_SECRET: RELAY.secret,
-    LMS_TIMEOUT_MS: '2000',
+    ...lmsEnv(lms, PUBLIC_URL, { timeoutMs: 2000 }),
     KAFKA_BROKERS: broker.bootstrap.join(','),
     KAFKA_GROUP_ID: groupId,
     EVENT_BUS_TOPIC_PREFIX: prefix,

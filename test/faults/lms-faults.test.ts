@@ -53,6 +53,7 @@ import { createMessageProcessor } from '../../src/events/consumer/message-proces
 import { createWeightedScoreDecoder } from '../../src/events/decode/weighted-score-decoder.js'
 import { toPythonIsoformat } from '../../src/events/decode/python-isoformat.js'
 import { createWeightedScoreEncoder, newEventMetadata } from '../../src/events/decode/weighted-score-encoder.js'
+import { lmsEnv } from '../helpers/lms-env.js'
 
 t.setTimeout(120_000)
 
@@ -73,15 +74,7 @@ async function setup (t: Test): Promise<Ctx> {
   t.teardown(() => lms.close())
   const platform = await startFakeLti13Platform({ redirectUris: [LAUNCH_URL] })
   t.teardown(() => platform.close())
-  const { app } = await buildTestApp(t, {
-    PUBLIC_URL,
-    LMS_URL: lms.url,
-    LMS_CLIENT_ID: 'lti-provider-client',
-    LMS_CLIENT_SECRET: 'lti-provider-secret',
-    LMS_RELAY_CONSUMER_KEY: RELAY.key,
-    LMS_RELAY_CONSUMER_SECRET: RELAY.secret,
-    LMS_TIMEOUT_MS: String(LMS_TIMEOUT_MS)
-  })
+  const { app } = await buildTestApp(t, lmsEnv(lms, PUBLIC_URL, { timeoutMs: LMS_TIMEOUT_MS }))
   const now = Date.now()
   await createLti11ConsumersRepository(app.knex).insert({
     name: CONSUMER.key, consumerKey: CONSUMER.key, secretEnc: app.secretBox.seal(CONSUMER.secret, CONSUMER_SECRET_CONTEXT), instanceGuid: null,

@@ -19,6 +19,7 @@ import app from '../../src/app.js'
 import { contentTargetLinkUri } from '../../src/lti/v13/tool-urls.js'
 import { createLti13RegistrationsRepository } from '../../src/db/repositories/lti13-registrations-repository.js'
 import { createLti13DeploymentsRepository } from '../../src/db/repositories/lti13-deployments-repository.js'
+import { lmsEnv } from '../helpers/lms-env.js'
 
 const PUBLIC_URL = 'https://tool.example.org'
 const LAUNCH_URL = `${PUBLIC_URL}/lti/1.3/launch`
@@ -40,13 +41,7 @@ async function setup (t: Test): Promise<Captured & { platform: Awaited<ReturnTyp
   const config = testConfig({
     DATABASE_URL: db.url,
     LOG_LEVEL: 'trace',
-    PUBLIC_URL,
-    LMS_URL: lms.url,
-    LMS_CLIENT_ID: 'lti-provider-client',
-    LMS_CLIENT_SECRET: 'lti-provider-secret',
-    LMS_RELAY_CONSUMER_KEY: RELAY.key,
-    LMS_RELAY_CONSUMER_SECRET: RELAY.secret,
-    LMS_TIMEOUT_MS: '1500'
+    ...lmsEnv(lms, PUBLIC_URL, { timeoutMs: 1500, relaySecret: RELAY.secret })
   })
   const lines: string[] = []
   const stream = new Writable({ write (chunk, _enc, done) { lines.push(String(chunk)); done() } })
