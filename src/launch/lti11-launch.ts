@@ -159,56 +159,63 @@ export function createLti11LaunchService (deps: Lti11LaunchDeps) {
         })
         newLearner = true
       }
-      await deps.accounts.ensureEnrolled(account, courseKey)
+      const createdLmsUserId = newLearner ? account.lmsUserId : undefined
+      try {
+        await deps.accounts.ensureEnrolled(account, courseKey)
 
-      // One transaction for everything the launch records. A concurrent first launch of the same learner
-      // makes our insert fail (or, on InnoDB, makes one of the two a deadlock victim: both insert the
-      // mapping and update the consumer row): the whole write then runs again on the winner's mapping.
-      const record = async (): Promise<void> => await deps.knex.transaction(async trx => {
-        let ltiUserRowId = mapped?.id
-        if (!mapped) {
-          try {
-            ltiUserRowId = await users.insert(consumer.id, launch.userId, account, at, trx)
-          } catch (err) {
-            if (!isUniqueViolation(err)) throw err
-            throw new ConcurrentMapping()
+        // One transaction for everything the launch records. A concurrent first launch of the same learner
+        // makes our insert fail (or, on InnoDB, makes one of the two a deadlock victim: both insert the
+        // mapping and update the consumer row): the whole write then runs again on the winner's mapping.
+        const record = async (): Promise<void> => await deps.knex.transaction(async trx => {
+          let ltiUserRowId = mapped?.id
+          if (!mapped) {
+            try {
+              ltiUserRowId = await users.insert(consumer.id, launch.userId, account, at, trx)
+            } catch (err) {
+              if (!isUniqueViolation(err)) throw err
+              throw new ConcurrentMapping()
+            }
           }
-        }
-        if (guidChanged) {
-          // Recorded only now, after the signature held (edx's get_or_supplement wrote before verifying).
-          if (consumer.instanceGuid) {
-            deps.log.warn({ event: 'lti11_instance_guid_changed', consumerId: consumer.id }, 'LTI 1.1 consumer instance GUID changed')
-          }
-          await consumers.update(consumer.id, { instanceGuid: launch.toolConsumerInstanceGuid!, updatedAt: at }, trx)
-          consumerCache.delete(consumer.consumerKey)
-        }
-        if (outcome) {
-          if (outcome.pin) {
-            await consumers.update(consumer.id, { outcomeHosts: [outcome.host], updatedAt: at }, trx)
+          if (guidChanged) {
+            // Recorded only now, after the signature held (edx's get_or_supplement wrote before verifying).
+            if (consumer.instanceGuid) {
+              deps.log.warn({ event: 'lti11_instance_guid_changed', consumerId: consumer.id }, 'LTI 1.1 consumer instance GUID changed')
+            }
+            await consumers.update(consumer.id, { instanceGuid: launch.toolConsumerInstanceGuid!, updatedAt: at }, trx)
             consumerCache.delete(consumer.consumerKey)
           }
-          const serviceId = await outcomes.upsertOutcomeService(consumer.id, outcome.url, at, trx)
-          await outcomes.upsertGradedAssignment({
-            ltiUserId: ltiUserRowId!, outcomeServiceId: serviceId, lmsUserId: account.lmsUserId, courseKey, usageKey, sourcedid: launch.lisResultSourcedid!
-          }, at, trx)
-        }
-      })
-      // Three rounds at most: a deadlock victim may find the winner not yet committed and collide once more.
-      for (let round = 1; !unchanged; round++) {
-        try {
-          await record()
-          break
-        } catch (err) {
-          if (!(err instanceof ConcurrentMapping) && !isDeadlock(err)) throw err
-          if (round === 3) throw launchError('LAUNCH_ACCOUNT_UNAVAILABLE', undefined, { cause: err })
-          const winner = await users.find(consumer.id, launch.userId)
-          if (winner && winner.id !== mapped?.id) {
-            if (!mapped) deps.log.warn({ consumerId: consumer.id, orphanLmsUserId: account.lmsUserId }, 'concurrent first launch: keeping the other mapping')
-            mapped = winner
-            account = winner
-            newLearner = false
+          if (outcome) {
+            if (outcome.pin) {
+              await consumers.update(consumer.id, { outcomeHosts: [outcome.host], updatedAt: at }, trx)
+              consumerCache.delete(consumer.consumerKey)
+            }
+            const serviceId = await outcomes.upsertOutcomeService(consumer.id, outcome.url, at, trx)
+            await outcomes.upsertGradedAssignment({
+              ltiUserId: ltiUserRowId!, outcomeServiceId: serviceId, lmsUserId: account.lmsUserId, courseKey, usageKey, sourcedid: launch.lisResultSourcedid!
+            }, at, trx)
+          }
+        })
+        // Three rounds at most: a deadlock victim may find the winner not yet committed and collide once more.
+        for (let round = 1; !unchanged; round++) {
+          try {
+            await record()
+            break
+          } catch (err) {
+            if (!(err instanceof ConcurrentMapping) && !isDeadlock(err)) throw err
+            if (round === 3) throw launchError('LAUNCH_ACCOUNT_UNAVAILABLE', undefined, { cause: err })
+            const winner = await users.find(consumer.id, launch.userId)
+            if (winner && winner.id !== mapped?.id) {
+              if (!mapped) deps.log.warn({ consumerId: consumer.id, orphanLmsUserId: account.lmsUserId }, 'concurrent first launch: keeping the other mapping')
+              mapped = winner
+              account = winner
+              newLearner = false
+            }
           }
         }
+      } catch (err) {
+        // A first launch failing after the LMS account was created leaves it unused: say so, for the operator.
+        if (createdLmsUserId !== undefined) deps.log.warn({ consumerId: consumer.id, unusedLmsUserId: createdLmsUserId, code: (err as { code?: unknown }).code }, 'LTI 1.1 first launch failed after the LMS account was created: the account stays unused')
+        throw err
       }
       if (newLearner) deps.onNewLearner?.(account.lmsUserId)
 

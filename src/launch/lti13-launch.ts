@@ -191,6 +191,16 @@ export function createLti13LaunchService (deps: Lti13LaunchDeps) {
     return { existing: undefined, resource: undefined, account, migrated: false }
   }
 
+  /** A launch that fails after creating an LMS account leaves it unused: say so, with its id, for the operator. */
+  async function logUnusedAccount<T> (createdLmsUserId: number | undefined, where: Record<string, unknown>, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work()
+    } catch (err) {
+      if (createdLmsUserId !== undefined) deps.log.warn({ ...where, unusedLmsUserId: createdLmsUserId, code: (err as { code?: unknown }).code }, 'LTI 1.3 first launch failed after the LMS account was created: the account stays unused')
+      throw err
+    }
+  }
+
   return {
     async launch (req: Lti13LaunchRequest): Promise<Lti13LaunchOutcome> {
       const at = now()
@@ -230,20 +240,24 @@ export function createLti13LaunchService (deps: Lti13LaunchDeps) {
       const ags = agsTargetOf(launch.ags, lineitemHosts(registration), { allowLoopbackHttp: deps.allowLoopbackHttp })
       if (deps.accounts === undefined || deps.handoff === undefined) throw launchError('LAUNCH_LMS_NOT_CONFIGURED')
 
-      const found = await identity(learner, registration, usageKey, deps.accounts)
-      await deps.accounts.ensureEnrolled(found.account, courseKey)
-      const stored = await store({
-        registrationId: registration.id,
-        sub: learner.sub,
-        existing: found.existing,
-        resource: found.resource,
-        account: found.account,
-        deployments,
-        ags,
-        deploymentId: launch.deploymentId,
-        courseKey,
-        usageKey,
-        at
+      const accounts = deps.accounts
+      const found = await identity(learner, registration, usageKey, accounts)
+      const createdAccount = found.existing === undefined && !found.migrated
+      const stored = await logUnusedAccount(createdAccount ? found.account.lmsUserId : undefined, { registrationId: registration.id }, async () => {
+        await accounts.ensureEnrolled(found.account, courseKey)
+        return await store({
+          registrationId: registration.id,
+          sub: learner.sub,
+          existing: found.existing,
+          resource: found.resource,
+          account: found.account,
+          deployments,
+          ags,
+          deploymentId: launch.deploymentId,
+          courseKey,
+          usageKey,
+          at
+        })
       })
       if (stored.newProfile) deps.onNewLearner?.(stored.account.lmsUserId)
 
