@@ -21,9 +21,8 @@ import { startFakeLti13Platform, type FakeLti13Platform, type MintOptions } from
 import { buildTestApp, TEST_ADMIN_TOKEN } from '../helpers/build-app.js'
 import { LtiClaim, ServiceClaim } from '../../src/lti/claims.js'
 import { contentTargetLinkUri } from '../../src/lti/v13/tool-urls.js'
-import { createLti13RegistrationsRepository } from '../../src/db/repositories/lti13-registrations-repository.js'
-import { createLti13DeploymentsRepository } from '../../src/db/repositories/lti13-deployments-repository.js'
 import { countRows, countsChanged, createTally, refusalCode, unsafeAnswer, type InjectAnswer } from '../support/hostile-input.js'
+import { registerFakePlatform } from '../helpers/lti13-registration.js'
 
 const PUBLIC_URL = 'https://tool.example.org'
 const PROBLEM = usageKey(DEMO_COURSE_ID, 'problem', 'p1')
@@ -59,14 +58,7 @@ t.test('id_token under hostile input', async t => {
     PUBLIC_URL, LMS_URL: lms.url, LMS_CLIENT_ID: 'lti-provider-client', LMS_CLIENT_SECRET,
     LMS_RELAY_CONSUMER_KEY: RELAY.key, LMS_RELAY_CONSUMER_SECRET: RELAY.secret, LMS_TIMEOUT_MS: '1500', RATE_LIMIT_ENABLED: 'false'
   })
-  const now = Date.now()
-  const registrationId = await createLti13RegistrationsRepository(app.knex).insert({
-    name: 'Fake Open edX', issuer: platform.issuer, clientId: platform.clientId, authLoginUrl: platform.authLoginUrl,
-    authTokenUrl: platform.tokenUrl, authTokenAudience: null, jwksUrl: platform.jwksUrl, deploymentPolicy: 'strict',
-    contentScope: ['course-v1:OpenedX+*'], usePii: false, allowAnonymous: false, allowedAlgorithms: ['RS256'], allowedHosts: [],
-    tokenMaxAge: 300, lti11ConsumerId: null, active: true, createdAt: now, updatedAt: now
-  })
-  await createLti13DeploymentsRepository(app.knex).insert({ registrationId, deploymentId: platform.deploymentId, source: 'admin', createdAt: now })
+  await registerFakePlatform(app.knex, platform)
 
   // The attacker's server: jku / x5u / jwk URLs point here; the tool must never call it.
   let attackerHits = 0

@@ -29,8 +29,6 @@ import { buildTestApp } from '../helpers/build-app.js'
 import { createTestDb } from '../helpers/db.js'
 import { signLaunchWithImsLti } from '../helpers/ims-lti-signer.js'
 import { createLti11ConsumersRepository } from '../../src/db/repositories/lti11-consumers-repository.js'
-import { createLti13RegistrationsRepository } from '../../src/db/repositories/lti13-registrations-repository.js'
-import { createLti13DeploymentsRepository } from '../../src/db/repositories/lti13-deployments-repository.js'
 import { createDeadLettersRepository } from '../../src/db/repositories/dead-letters-repository.js'
 import { createOutboxRepository } from '../../src/db/repositories/outbox-repository.js'
 import { createProblemScoresRepository } from '../../src/db/repositories/problem-scores-repository.js'
@@ -54,6 +52,7 @@ import { createWeightedScoreDecoder } from '../../src/events/decode/weighted-sco
 import { toPythonIsoformat } from '../../src/events/decode/python-isoformat.js'
 import { createWeightedScoreEncoder, newEventMetadata } from '../../src/events/decode/weighted-score-encoder.js'
 import { lmsEnv } from '../helpers/lms-env.js'
+import { registerFakePlatform } from '../helpers/lti13-registration.js'
 
 t.setTimeout(120_000)
 
@@ -81,13 +80,7 @@ async function setup (t: Test): Promise<Ctx> {
     contentScope: ['course-v1:OpenedX+*'], usePii: false, requireUserAccount: false, outcomeHosts: ['canvas.example.edu'], pinOutcomeHost: false,
     signatureMethods: ['HMAC-SHA1'], timestampWindow: 300, active: true, createdAt: now, updatedAt: now
   })
-  const registrationId = await createLti13RegistrationsRepository(app.knex).insert({
-    name: 'Fake Open edX', issuer: platform.issuer, clientId: platform.clientId, authLoginUrl: platform.authLoginUrl,
-    authTokenUrl: platform.tokenUrl, authTokenAudience: null, jwksUrl: platform.jwksUrl, deploymentPolicy: 'strict',
-    contentScope: ['course-v1:OpenedX+*'], usePii: false, allowAnonymous: false, allowedAlgorithms: ['RS256'], allowedHosts: [],
-    tokenMaxAge: 300, lti11ConsumerId: null, active: true, createdAt: now, updatedAt: now
-  })
-  await createLti13DeploymentsRepository(app.knex).insert({ registrationId, deploymentId: platform.deploymentId, source: 'admin', createdAt: now })
+  await registerFakePlatform(app.knex, platform)
   return { app, lms, platform }
 }
 

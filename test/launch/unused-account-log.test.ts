@@ -16,8 +16,7 @@ import { buildServer } from '../../src/server.js'
 import { CONSUMER_SECRET_CONTEXT } from '../../src/launch/lti11-launch.js'
 import { contentTargetLinkUri } from '../../src/lti/v13/tool-urls.js'
 import { createLti11ConsumersRepository } from '../../src/db/repositories/lti11-consumers-repository.js'
-import { createLti13RegistrationsRepository } from '../../src/db/repositories/lti13-registrations-repository.js'
-import { createLti13DeploymentsRepository } from '../../src/db/repositories/lti13-deployments-repository.js'
+import { registerFakePlatform } from '../helpers/lti13-registration.js'
 
 const PUBLIC_URL = 'https://tool.example.org'
 const PROBLEM = usageKey(DEMO_COURSE_ID, 'problem', 'p1')
@@ -71,14 +70,7 @@ t.test('LTI 1.3: enrollment fails after the account was created → one warning 
   const { app, lms, lines } = await setup(t)
   const platform = await startFakeLti13Platform({ redirectUris: [`${PUBLIC_URL}/lti/1.3/launch`] })
   t.teardown(() => platform.close())
-  const now = Date.now()
-  const registrationId = await createLti13RegistrationsRepository(app.knex).insert({
-    name: 'Fake Open edX', issuer: platform.issuer, clientId: platform.clientId, authLoginUrl: platform.authLoginUrl,
-    authTokenUrl: platform.tokenUrl, authTokenAudience: null, jwksUrl: platform.jwksUrl, deploymentPolicy: 'strict',
-    contentScope: ['course-v1:OpenedX+*'], usePii: false, allowAnonymous: false, allowedAlgorithms: ['RS256'], allowedHosts: [],
-    tokenMaxAge: 300, lti11ConsumerId: null, active: true, createdAt: now, updatedAt: now
-  })
-  await createLti13DeploymentsRepository(app.knex).insert({ registrationId, deploymentId: platform.deploymentId, source: 'admin', createdAt: now })
+  await registerFakePlatform(app.knex, platform)
   const login = await app.inject({ method: 'GET', url: `/lti/1.3/login?${new URLSearchParams(platform.loginInitiation({ userId: 'sub-new', targetLinkUri: contentTargetLinkUri(PUBLIC_URL, DEMO_COURSE_ID, PROBLEM) }))}`, headers: { accept: 'text/html' } })
   const cookie = String(login.headers['set-cookie'] ?? '').split(';')[0] as string
   const fields = parseAutoSubmitForm(await (await fetch(String(login.headers.location), { redirect: 'manual' })).text()).fields

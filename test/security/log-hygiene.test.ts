@@ -17,9 +17,8 @@ import { serverOptions } from '../../src/server.js'
 import { secretValues } from '../../src/config.js'
 import app from '../../src/app.js'
 import { contentTargetLinkUri } from '../../src/lti/v13/tool-urls.js'
-import { createLti13RegistrationsRepository } from '../../src/db/repositories/lti13-registrations-repository.js'
-import { createLti13DeploymentsRepository } from '../../src/db/repositories/lti13-deployments-repository.js'
 import { lmsEnv } from '../helpers/lms-env.js'
+import { registerFakePlatform } from '../helpers/lti13-registration.js'
 
 const PUBLIC_URL = 'https://tool.example.org'
 const LAUNCH_URL = `${PUBLIC_URL}/lti/1.3/launch`
@@ -92,14 +91,7 @@ t.test('launches, refusals and admin calls log no secret, token, signature or em
   t.match(bad11.body, /LTI11_BAD_SIGNATURE/)
 
   // LTI 1.3: login (state, nonce, hints in the query), the id_token with an email, then a replay.
-  const now = Date.now()
-  const registrationId = await createLti13RegistrationsRepository(server.knex).insert({
-    name: 'Fake Open edX', issuer: platform.issuer, clientId: platform.clientId, authLoginUrl: platform.authLoginUrl,
-    authTokenUrl: platform.tokenUrl, authTokenAudience: null, jwksUrl: platform.jwksUrl, deploymentPolicy: 'strict',
-    contentScope: ['course-v1:OpenedX+*'], usePii: true, allowAnonymous: false, allowedAlgorithms: ['RS256'], allowedHosts: [],
-    tokenMaxAge: 300, lti11ConsumerId: null, active: true, createdAt: now, updatedAt: now
-  })
-  await createLti13DeploymentsRepository(server.knex).insert({ registrationId, deploymentId: platform.deploymentId, source: 'admin', createdAt: now })
+  await registerFakePlatform(server.knex, platform, { usePii: true })
   const launch = { userId: 'sub-log', targetLinkUri: contentTargetLinkUri(PUBLIC_URL, DEMO_COURSE_ID, PROBLEM), pii: { name: 'Katherine Johnson', email: EMAIL_13 } }
   const loginRes = await server.inject({ method: 'GET', url: `/lti/1.3/login?${new URLSearchParams(platform.loginInitiation(launch))}`, headers: { accept: 'text/html' } })
   t.equal(loginRes.statusCode, 302, loginRes.body)
