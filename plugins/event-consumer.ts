@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { logLevel } from 'kafkajs'
 import { createConsumerMetrics } from '../src/events/consumer/consumer-metrics.js'
 import { consumerTuningFromConfig, createEventConsumer, isConsumerHealthy, isStalled, type ConsumerTuning, type EventConsumer } from '../src/events/consumer/event-consumer.js'
-import { createEventPipeline, platformClientFromConfig } from '../src/events/consumer/event-pipeline.js'
+import { createEventPipeline, lmsClientFromConfig } from '../src/events/consumer/event-pipeline.js'
 import { kafkaConnectionFromConfig } from '../src/events/consumer/kafka-client.js'
 import { createRelevantUserSource } from '../src/events/consumer/relevant-user-source.js'
 import { RelevantUsers, type RelevantUserSource, type RelevantUsersOptions } from '../src/events/consumer/relevant-users.js'
@@ -21,7 +21,7 @@ declare module 'fastify' {
 export interface EventConsumerPluginOptions {
   /** kafkajs timings and retry pacing (tests lower them). */
   tuning?: ConsumerTuning
-  /** The LMS Blocks API; default the app's `platformClient`, else one built from LMS_* (none when unset). */
+  /** The LMS Blocks API; default the app's `lmsClient`, else one built from LMS_* (none when unset). */
   lms?: BlockTreeSource
   relevantUsersOptions?: Omit<RelevantUsersOptions, 'source' | 'logger'>
   /** Where the LTI users are read from; default the identity tables through app.knex (tests slow it down). */
@@ -49,8 +49,8 @@ export default fp<EventConsumerPluginOptions>(async (app, opts) => {
   }
 
   // The app's LMS client (plugins/platform.ts) when registered, so the service token is shared.
-  const shared = app.hasDecorator('platformClient') ? app.platformClient : undefined
-  const ownedLms = opts.lms === undefined && !app.hasDecorator('platformClient') ? platformClientFromConfig(config) : undefined
+  const shared = app.hasDecorator('lmsClient') ? app.lmsClient : undefined
+  const ownedLms = opts.lms === undefined && !app.hasDecorator('lmsClient') ? lmsClientFromConfig(config) : undefined
   const lms = opts.lms ?? shared ?? ownedLms
   if (lms === undefined) {
     app.log.warn('LMS_URL is not set: score events reach launches on the problem itself only, not on units or subsections')

@@ -17,12 +17,12 @@ declare module 'fastify' {
 /** The launch services shared by the LTI 1.1 and 1.3 routes. */
 export default fp(async (app) => {
   const c = app.config
-  const platform = app.platformClient
-  const accounts = platform ? createAccountResolver({ platform, emailDomain: c.LMS_USER_EMAIL_DOMAIN }) : undefined
-  const handoff = platform
+  const lms = app.lmsClient
+  const accounts = lms ? createAccountResolver({ lms, emailDomain: c.LMS_USER_EMAIL_DOMAIN }) : undefined
+  const handoff = lms
     ? createHandoff({
         mode: c.LMS_SESSION_HANDOFF,
-        lmsUrl: platform.lmsUrl,
+        lmsUrl: lms.lmsUrl,
         publicOrigin: c.publicOrigin,
         relay: c.LMS_RELAY_CONSUMER_KEY && c.LMS_RELAY_CONSUMER_SECRET ? { consumerKey: c.LMS_RELAY_CONSUMER_KEY, consumerSecret: c.LMS_RELAY_CONSUMER_SECRET } : undefined,
         tokenLoginPath: c.LMS_TOKEN_LOGIN_PATH,
@@ -43,4 +43,4 @@ export default fp(async (app) => {
     log: app.log,
     onNewLearner: id => { for (const fn of launchEvents.onNewLearner) fn(id) }
   }))
-}, { name: 'launch', dependencies: ['db', 'secret-box', 'tool-keys', 'platform'] })
+}, { name: 'launch', dependencies: ['db', 'secret-box', 'tool-keys', 'lms'] })

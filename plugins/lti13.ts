@@ -23,7 +23,7 @@ export default fp(async (app) => {
   const stateKey = deriveStateKey(c.secretKey)
   const fetcher = createJwksFetcher(app.outbound, { timeoutMs: c.OUTBOUND_TIMEOUT_MS })
   const jwks = createJwksCache({ fetchJwks: fetcher.fetchJwks })
-  const platform = app.platformClient
+  const platform = app.lmsClient
   const accounts = app.launchAccounts
   const handoff = app.launchHandoff
   app.decorate('lti13', {
@@ -49,4 +49,4 @@ export default fp(async (app) => {
       onNewLearner: id => { for (const fn of app.launchEvents.onNewLearner) fn(id) }
     })
   })
-}, { name: 'lti13', dependencies: ['config', 'db', 'secret-box', 'tool-keys', 'platform', 'launch'] })
+}, { name: 'lti13', dependencies: ['config', 'db', 'secret-box', 'tool-keys', 'lms', 'launch'] })

@@ -19,7 +19,7 @@ export interface PassbackWorkerPluginOptions {
   /** false: built and decorated (kick() is a no-op, metrics still served) but never started. Default true. */
   enabled?: boolean
   /**
-   * Scores composite (unit/subsection) jobs when due. Default: one over the app's `platformClient`
+   * Scores composite (unit/subsection) jobs when due. Default: one over the app's `lmsClient`
    * (plugins/platform.ts) and the score ledger; none without an LMS, and then such jobs wait and
    * eventually die with PASSBACK_COMPOSITE_UNAVAILABLE.
    */
@@ -52,8 +52,8 @@ export default fp<PassbackWorkerPluginOptions>(async (app, opts) => {
     ...(opts.resolver === undefined ? {} : { resolver: opts.resolver })
   })
   const outbox = createOutboxRepository(app.knex)
-  const lms = app.hasDecorator('platformClient') ? app.platformClient : undefined
-  const composite = opts.compositeScorer ?? (lms === undefined ? undefined : createCompositeScorer({ platform: lms, ledger: createProblemScoresRepository(app.knex) }))
+  const lms = app.hasDecorator('lmsClient') ? app.lmsClient : undefined
+  const composite = opts.compositeScorer ?? (lms === undefined ? undefined : createCompositeScorer({ lms: lms, ledger: createProblemScoresRepository(app.knex) }))
   const delivery = createJobDelivery({
     outbox,
     secretBox: app.secretBox,

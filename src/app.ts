@@ -13,7 +13,7 @@ import secretBoxPlugin from '../plugins/secret-box.js'
 import toolKeysPlugin from '../plugins/tool-keys.js'
 import readinessPlugin from '../plugins/readiness.js'
 import metricsPlugin from '../plugins/metrics.js'
-import platformPlugin from '../plugins/platform.js'
+import lmsPlugin from '../plugins/lms.js'
 import launchPlugin from '../plugins/launch.js'
 import lti13Plugin from '../plugins/lti13.js'
 import passbackWorkerPlugin from '../plugins/passback-worker.js'
@@ -41,7 +41,7 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {
   await fastify.register(metricsPlugin)
   await fastify.register(readinessPlugin)
   await fastify.register(toolKeysPlugin)
-  await fastify.register(platformPlugin)
+  await fastify.register(lmsPlugin)
   await fastify.register(launchPlugin)
   await fastify.register(lti13Plugin)
   // Worker before consumer: onClose is LIFO, so the consumer stops first, then the worker, then the pool.

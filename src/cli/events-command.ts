@@ -3,7 +3,7 @@
  * end through the grade pipeline once more (src/events/consumer/replay.ts), in a throwaway group.
  */
 import type { Command } from 'commander'
-import { createEventPipeline, platformClientFromConfig } from '../events/consumer/event-pipeline.js'
+import { createEventPipeline, lmsClientFromConfig } from '../events/consumer/event-pipeline.js'
 import { kafkaConnectionFromConfig, type ConsumerLogger } from '../events/consumer/kafka-client.js'
 import { replayEvents, type ReplayResult } from '../events/consumer/replay.js'
 import { consumerTuningFromConfig, type ConsumerTuning } from '../events/consumer/event-consumer.js'
@@ -47,7 +47,7 @@ export function registerEventsCommand (program: Command, deps: EventsCommandDeps
       await withContext(async ({ config, knex }) => {
         if (config.kafkaBrokers.length === 0) throw ReplayError('EVENT_BUS_NOT_CONFIGURED')
         const logger = stderrLogger()
-        const lms = platformClientFromConfig(config)
+        const lms = lmsClientFromConfig(config)
         try {
           const pipeline = createEventPipeline({ config, knex, logger, lms })
           await pipeline.relevantUsers.load()

@@ -4,8 +4,8 @@
  */
 import type { Command } from 'commander'
 import { createProblemScoresRepository } from '../db/repositories/problem-scores-repository.js'
-import { platformClientFromConfig } from '../events/consumer/event-pipeline.js'
-import { createCompositeScorer, type CompositePlatform } from '../grades/composite-score.js'
+import { lmsClientFromConfig } from '../events/consumer/event-pipeline.js'
+import { createCompositeScorer, type CompositeLms } from '../grades/composite-score.js'
 import { resyncCourse, type ResyncResult } from '../grades/course-resync.js'
 import { GradesError } from '../grades/errors.js'
 import type { Config } from '../config.js'
@@ -15,7 +15,7 @@ export interface GradesCommandDeps {
   withContext?: <T>(fn: (ctx: CliContext) => Promise<T>) => Promise<T>
   write?: (text: string) => void
   /** The LMS client; default one from LMS_* (tests pass the fake LMS's). */
-  platform?: (config: Config) => (CompositePlatform & { close?: () => Promise<void> }) | undefined
+  platform?: (config: Config) => (CompositeLms & { close?: () => Promise<void> }) | undefined
 }
 
 function summary (result: ResyncResult): string {
@@ -30,7 +30,7 @@ function summary (result: ResyncResult): string {
 export function registerGradesCommand (program: Command, deps: GradesCommandDeps = {}): void {
   const withContext = deps.withContext ?? defaultWithContext
   const write = deps.write ?? ((text: string) => { process.stdout.write(text) })
-  const platformFor = deps.platform ?? platformClientFromConfig
+  const platformFor = deps.platform ?? lmsClientFromConfig
   const grades = program.command('grades').description('grade passback')
 
   grades.command('resync')
@@ -42,7 +42,7 @@ export function registerGradesCommand (program: Command, deps: GradesCommandDeps
         const platform = platformFor(config)
         if (platform === undefined) throw GradesError('GRADES_LMS_NOT_CONFIGURED')
         try {
-          const scorer = createCompositeScorer({ platform, ledger: createProblemScoresRepository(knex) })
+          const scorer = createCompositeScorer({ lms: platform, ledger: createProblemScoresRepository(knex) })
           const result = await resyncCourse({ knex, scorer }, o.course.trim())
           write(o.json ? JSON.stringify(result, null, 2) + '\n' : summary(result))
           // Non-zero exit for scripts; the list above says which launches and why.

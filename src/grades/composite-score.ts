@@ -1,11 +1,11 @@
 import type { LedgerScore } from '../db/repositories/problem-scores-repository.js'
-import type { LmsBlock, LmsBlockTree, LmsProgress, SubsectionScore } from '../platform/lms-types.js'
-import { blockTypeOf, courseKeyOfBlock } from '../platform/opaque-keys.js'
+import type { LmsBlock, LmsBlockTree, LmsProgress, SubsectionScore } from '../lms/lms-types.js'
+import { blockTypeOf, courseKeyOfBlock } from '../lms/opaque-keys.js'
 import { courseRootKey } from './course-structure.js'
 import { GradesError, fromLmsError } from './errors.js'
 
-/** The LMS calls a composite needs (PlatformClient fits: openedx-rest.md §9 #10–12). */
-export interface CompositePlatform {
+/** The LMS calls a composite needs (LmsClient fits: openedx-rest.md §9 #10–12). */
+export interface CompositeLms {
   getBlockTree: (rootKey: string, username: string) => Promise<LmsBlockTree | null>
   getSubsectionScore: (sequentialKey: string, userId: number) => Promise<SubsectionScore | null>
   getProgress: (courseId: string, userId: number) => Promise<LmsProgress | null>
@@ -107,13 +107,13 @@ function ledgerPart (block: LmsBlock | undefined, entry: LedgerScore | undefined
   return undefined
 }
 
-export function createCompositeScorer (options: { platform: CompositePlatform, ledger: LedgerReader }): CompositeScorer {
+export function createCompositeScorer (options: { lms: CompositeLms, ledger: LedgerReader }): CompositeScorer {
   const { ledger } = options
 
   /** LMS failures become GRADES_* (retry, or a bad key); ledger (database) errors pass through untouched. */
-  async function ask<T> (call: string, usageKey: string, run: (platform: CompositePlatform) => Promise<T>): Promise<T> {
+  async function ask<T> (call: string, usageKey: string, run: (lms: CompositeLms) => Promise<T>): Promise<T> {
     try {
-      return await run(options.platform)
+      return await run(options.lms)
     } catch (err) {
       throw fromLmsError(err, { call, usageKey })
     }

@@ -1,7 +1,7 @@
-import type { LmsBlockTree } from '../platform/lms-types.js'
+import type { LmsBlockTree } from '../lms/lms-types.js'
 import { GradesError, fromLmsError } from './errors.js'
 
-/** What the structure cache needs from the LMS client (PlatformClient#getBlockTree fits). */
+/** What the structure cache needs from the LMS client (LmsClient#getBlockTree fits). */
 export interface BlockTreeSource {
   /** The tree below `rootKey` as `username` sees it, or null when the LMS does not know the root. */
   getBlockTree: (rootKey: string, username: string) => Promise<LmsBlockTree | null>

@@ -1,6 +1,6 @@
 import type { GradedTarget } from '../db/repositories/graded-targets-repository.js'
 import type { NewPassbackJob, PassbackMethod } from '../db/repositories/passback-jobs-repository.js'
-import { blockTypeOf } from '../platform/opaque-keys.js'
+import { blockTypeOf } from '../lms/opaque-keys.js'
 
 /** One problem's score change, as the pipeline reads it from the event. */
 export interface ScoreChangeFacts {

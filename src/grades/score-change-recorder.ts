@@ -3,7 +3,7 @@ import { createGradedTargetsRepository, type GradedTarget } from '../db/reposito
 import { createPassbackJobsRepository } from '../db/repositories/passback-jobs-repository.js'
 import { createProblemScoresRepository } from '../db/repositories/problem-scores-repository.js'
 import { createProcessedEventsRepository } from '../db/repositories/processed-events-repository.js'
-import { courseKeyOfBlock, isBlockKey, isCourseKey } from '../platform/opaque-keys.js'
+import { courseKeyOfBlock, isBlockKey, isCourseKey } from '../lms/opaque-keys.js'
 import type { CourseStructure } from './course-structure.js'
 import { GradesError } from './errors.js'
 import { planPassbacks } from './passback-plan.js'

@@ -6,8 +6,8 @@
  * PII the launch's name and email fill the profile, but an email already taken by another LMS
  * account is NEVER linked: the account is created with a synthetic email instead.
  */
-import type { PlatformClient } from '../platform/platform-client.js'
-import { generateLmsUsername, generateUnusablePassword, syntheticEmail } from '../platform/lms-identity.js'
+import type { LmsClient } from '../lms/lms-client.js'
+import { generateLmsUsername, generateUnusablePassword, syntheticEmail } from '../lms/lms-identity.js'
 import { isAppError } from '../errors.js'
 import type { LmsAccountRef } from '../db/repositories/lti-users-repository.js'
 
@@ -18,7 +18,7 @@ export interface NewAccountRequest {
 }
 
 export interface AccountResolverOptions {
-  platform: PlatformClient
+  lms: LmsClient
   emailDomain: string
 }
 
@@ -39,7 +39,7 @@ export function createAccountResolver (opts: AccountResolverOptions) {
         const email = useEmail ?? syntheticEmail(username, opts.emailDomain)
         const name = (req.usePii && req.name?.trim()) ? req.name.trim().slice(0, 255) : username
         try {
-          const created = await opts.platform.createUser({ username, email, name, password: generateUnusablePassword(username) })
+          const created = await opts.lms.createUser({ username, email, name, password: generateUnusablePassword(username) })
           return { lmsUserId: created.userId, lmsUsername: created.username, lmsEmail: email }
         } catch (err) {
           if (isAppError(err) && err.code === 'LMS_USER_CONFLICT') {
@@ -57,7 +57,7 @@ export function createAccountResolver (opts: AccountResolverOptions) {
     async ensureEnrolled (account: LmsAccountRef, courseKey: string): Promise<void> {
       const key = `${account.lmsUserId}|${courseKey}`
       if (enrolled.has(key)) return
-      await opts.platform.enroll(account.lmsUsername, courseKey)
+      await opts.lms.enroll(account.lmsUsername, courseKey)
       if (enrolled.size >= ENROLLED_MAX) enrolled.clear()
       enrolled.add(key)
     }

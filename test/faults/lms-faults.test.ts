@@ -5,7 +5,7 @@
  * calls (Blocks API for ancestors when a score event arrives; Blocks + progress when a unit's
  * composite score is sent). And the platform's AGS endpoint down for half an hour of fake time.
  *
- * Unit-level retry timing is in test/platform/platform-client.test.ts and retry-timing.test.ts;
+ * Unit-level retry timing is in test/lms/lms-client.test.ts and retry-timing.test.ts;
  * launches with a 500 or a hang on registration/enrollment in test/launch/*; here the faults are
  * driven through the real app and the real pipeline, and what is asserted is what a learner, the
  * database and the gradebook see.
@@ -34,7 +34,7 @@ import { createOutboxRepository } from '../../src/db/repositories/outbox-reposit
 import { createProblemScoresRepository } from '../../src/db/repositories/problem-scores-repository.js'
 import { CONSUMER_SECRET_CONTEXT } from '../../src/launch/lti11-launch.js'
 import { contentTargetLinkUri } from '../../src/lti/v13/tool-urls.js'
-import { PlatformClient } from '../../src/platform/platform-client.js'
+import { LmsClient } from '../../src/lms/lms-client.js'
 import { createSecretBox } from '../../src/crypto/secret-box.js'
 import { createToolKeys } from '../../src/keys/tool-keys.js'
 import { createOutboundClient } from '../../src/http/outbound-client.js'
@@ -209,7 +209,7 @@ t.test('grade pipeline: the Blocks API failing while a score event is recorded i
   const db = await createTestDb(t)
   const lms = await startFakeLms()
   t.teardown(() => lms.close())
-  const client = new PlatformClient({ lmsUrl: lms.url, clientId: 'lti-provider-client', clientSecret: 'lti-provider-secret', timeoutMs: LMS_TIMEOUT_MS, retryBaseDelayMs: 10, retryMaxDelayMs: 20 })
+  const client = new LmsClient({ lmsUrl: lms.url, clientId: 'lti-provider-client', clientSecret: 'lti-provider-secret', timeoutMs: LMS_TIMEOUT_MS, retryBaseDelayMs: 10, retryMaxDelayMs: 20 })
   t.teardown(() => client.close())
   const learner = lms.state.addUser({ username: 'ada', email: 'ada@example.com' })
   lms.state.enroll('ada', COURSE)
@@ -291,9 +291,9 @@ async function workerHarness (t: Test, composite?: (knex: Knex) => ReturnType<ty
 t.test('grade pipeline: LMS trouble while a unit\'s composite score is computed is retried later, delivered once', async t => {
   const lms = await startFakeLms()
   t.teardown(() => lms.close())
-  const client = new PlatformClient({ lmsUrl: lms.url, clientId: 'lti-provider-client', clientSecret: 'lti-provider-secret', timeoutMs: LMS_TIMEOUT_MS, retryBaseDelayMs: 10, retryMaxDelayMs: 20 })
+  const client = new LmsClient({ lmsUrl: lms.url, clientId: 'lti-provider-client', clientSecret: 'lti-provider-secret', timeoutMs: LMS_TIMEOUT_MS, retryBaseDelayMs: 10, retryMaxDelayMs: 20 })
   t.teardown(() => client.close())
-  const h = await workerHarness(t, knex => createCompositeScorer({ platform: client, ledger: createProblemScoresRepository(knex) }))
+  const h = await workerHarness(t, knex => createCompositeScorer({ lms: client, ledger: createProblemScoresRepository(knex) }))
   const outcomes = await startFakeLti11OutcomeService({ consumers: { [CONSUMER.key]: CONSUMER.secret } })
   t.teardown(() => outcomes.close())
 

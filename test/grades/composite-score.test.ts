@@ -1,7 +1,7 @@
 import t from 'tap'
 import { createProblemScoresRepository } from '../../src/db/repositories/problem-scores-repository.js'
 import { createCompositeScorer, scorablePostOrder } from '../../src/grades/composite-score.js'
-import { PlatformClient } from '../../src/platform/platform-client.js'
+import { LmsClient } from '../../src/lms/lms-client.js'
 import { createTestDb } from '../helpers/db.js'
 import { DEMO_COURSE_ID, startFakeLms, usageKey } from '../support/fake-lms.js'
 
@@ -15,7 +15,7 @@ const P3 = key('problem', 'p3')
 async function setup (t: { teardown: (fn: () => unknown) => void }, options: { enrolled?: boolean } = {}) {
   const db = await createTestDb(t)
   const lms = await startFakeLms()
-  const client = new PlatformClient({ lmsUrl: lms.url, clientId: 'lti-provider-client', clientSecret: 'lti-provider-secret', retries: 0, timeoutMs: 2000 })
+  const client = new LmsClient({ lmsUrl: lms.url, clientId: 'lti-provider-client', clientSecret: 'lti-provider-secret', retries: 0, timeoutMs: 2000 })
   t.teardown(async () => { await client.close(); await lms.close() })
   const learner = lms.state.addUser({ username: 'learner1', email: 'learner1@example.com' })
   if (options.enrolled ?? true) lms.state.enroll(learner.username, DEMO_COURSE_ID)
@@ -23,7 +23,7 @@ async function setup (t: { teardown: (fn: () => unknown) => void }, options: { e
   lms.state.setProblemScore(learner.username, P1, 1, 1)
   lms.state.setProblemScore(learner.username, P2, 1, 2)
   const ledger = createProblemScoresRepository(db.knex)
-  const scorer = createCompositeScorer({ platform: client, ledger })
+  const scorer = createCompositeScorer({ lms: client, ledger })
   const ask = (usageKey: string) => scorer.computeComposite({ lmsUserId: learner.id, lmsUsername: learner.username, courseKey: DEMO_COURSE_ID, usageKey })
   return { db, lms, learner, ledger, ask, client }
 }
@@ -61,7 +61,7 @@ t.test('errors: unknown content, bad keys, LMS down', async t => {
   await t.rejects(s.ask(key('sequential', 'nope')), { code: 'GRADES_UNKNOWN_BLOCK' })
   await t.rejects(s.ask('block-v1:Other+C+R+type@vertical+block@u'), { code: 'GRADES_CONTENT_MISMATCH' })
   const unknownCourse = 'course-v1:Nope+N+N'
-  await t.rejects(createCompositeScorer({ platform: s.client, ledger: s.ledger }).computeComposite({
+  await t.rejects(createCompositeScorer({ lms: s.client, ledger: s.ledger }).computeComposite({
     lmsUserId: s.learner.id, lmsUsername: s.learner.username, courseKey: unknownCourse, usageKey: 'block-v1:Nope+N+N+type@vertical+block@u'
   }), { code: 'GRADES_UNKNOWN_COURSE' })
   s.lms.state.failNext('subsection-grade', 1, 503)

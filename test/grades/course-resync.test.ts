@@ -1,8 +1,8 @@
 import t from 'tap'
 import { createProblemScoresRepository } from '../../src/db/repositories/problem-scores-repository.js'
-import { createCompositeScorer, type CompositePlatform } from '../../src/grades/composite-score.js'
+import { createCompositeScorer, type CompositeLms } from '../../src/grades/composite-score.js'
 import { resyncCourse } from '../../src/grades/course-resync.js'
-import { PlatformClient } from '../../src/platform/platform-client.js'
+import { LmsClient } from '../../src/lms/lms-client.js'
 import { createTestDb } from '../helpers/db.js'
 import { DEMO_COURSE_ID, startFakeLms, usageKey } from '../support/fake-lms.js'
 import { createSeeder } from '../support/grade-targets-seed.js'
@@ -14,7 +14,7 @@ const NOW = 1_800_000_000_000
 t.test('every LTI launch of the course: recomputed, new version, method resync, due now; older waiting jobs superseded', async t => {
   const db = await createTestDb(t)
   const lms = await startFakeLms()
-  const client = new PlatformClient({ lmsUrl: lms.url, clientId: 'lti-provider-client', clientSecret: 'lti-provider-secret', retries: 0 })
+  const client = new LmsClient({ lmsUrl: lms.url, clientId: 'lti-provider-client', clientSecret: 'lti-provider-secret', retries: 0 })
   t.teardown(async () => { await client.close(); await lms.close() })
   const learner = lms.state.addUser({ username: 'learner1', email: 'l1@example.com' })
   lms.state.enroll(learner.username, DEMO_COURSE_ID)
@@ -33,7 +33,7 @@ t.test('every LTI launch of the course: recomputed, new version, method resync, 
   await db.knex('graded_resources').where({ id: unit }).update({ version_number: 4 })
   await db.knex('passbacks').insert({ kind: 'lti13', graded_resource_id: unit, target_key: `r:${unit}`, version: 4, method: 'unit', event_time_us: 1, platform_host: 'x', status: 'pending', attempts: 0, due_at: NOW + 1, created_at: 0, updated_at: 0 })
 
-  const scorer = createCompositeScorer({ platform: client, ledger: createProblemScoresRepository(db.knex) })
+  const scorer = createCompositeScorer({ lms: client, ledger: createProblemScoresRepository(db.knex) })
   const result = await resyncCourse({ knex: db.knex, scorer, now: () => NOW }, DEMO_COURSE_ID)
   t.equal(result.targets, 4, 'the launches of this course only')
   t.same(result.enqueued.map(e => [e.targetKey, e.version, e.scoreGiven, e.scoreMaximum, e.method]).sort(), [
@@ -60,8 +60,8 @@ t.test('an LMS outage fails the targets, writes nothing for them', async t => {
   const user = await seed.lti11User({ lmsUserId: 9, lmsUsername: 'u9' })
   await seed.assignment(user, { lmsUserId: 9, courseKey: DEMO_COURSE_ID, usageKey: key('sequential', 'homework1') })
   const down = new Error('connect ECONNREFUSED')
-  const platform: CompositePlatform = { getBlockTree: async () => { throw down }, getSubsectionScore: async () => { throw down }, getProgress: async () => { throw down } }
-  const result = await resyncCourse({ knex: db.knex, scorer: createCompositeScorer({ platform, ledger: createProblemScoresRepository(db.knex) }) }, DEMO_COURSE_ID)
+  const platform: CompositeLms = { getBlockTree: async () => { throw down }, getSubsectionScore: async () => { throw down }, getProgress: async () => { throw down } }
+  const result = await resyncCourse({ knex: db.knex, scorer: createCompositeScorer({ lms: platform, ledger: createProblemScoresRepository(db.knex) }) }, DEMO_COURSE_ID)
   t.match(result, { targets: 1, enqueued: [], failed: [{ code: 'GRADES_LMS_UNAVAILABLE' }] })
   t.equal((await db.knex('passbacks').count({ n: '*' }))[0]?.n, 0)
   t.match(await db.knex('graded_assignments').first(), { version_number: 0 }, 'no version burnt')

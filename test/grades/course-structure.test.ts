@@ -1,9 +1,9 @@
 import t from 'tap'
 import { AppError } from '../../src/errors.js'
 import { courseRootKey, createCachedCourseStructure, type BlockTreeSource } from '../../src/grades/course-structure.js'
-import type { LmsBlock, LmsBlockTree } from '../../src/platform/lms-types.js'
-import { lmsError } from '../../src/platform/errors.js'
-import { PlatformClient } from '../../src/platform/platform-client.js'
+import type { LmsBlock, LmsBlockTree } from '../../src/lms/lms-types.js'
+import { lmsError } from '../../src/lms/errors.js'
+import { LmsClient } from '../../src/lms/lms-client.js'
 import { DEMO_COURSE_ID, startFakeLms, usageKey } from '../support/fake-lms.js'
 
 const COURSE = 'course-v1:edX+DemoX+Demo_Course'
@@ -111,10 +111,10 @@ t.test('unknown course, unknown block, LMS failures', async t => {
   t.same(await fresh.ancestorsOf(COURSE, P1, 'alice'), [ROOT], 'failures are not cached')
 })
 
-t.test('against the fake LMS through the real PlatformClient', async t => {
+t.test('against the fake LMS through the real LmsClient', async t => {
   const lms = await startFakeLms()
   const learner = lms.state.addUser({ username: 'learner1', email: 'learner1@example.com' })
-  const client = new PlatformClient({ lmsUrl: lms.url, clientId: 'lti-provider-client', clientSecret: 'lti-provider-secret', retries: 0 })
+  const client = new LmsClient({ lmsUrl: lms.url, clientId: 'lti-provider-client', clientSecret: 'lti-provider-secret', retries: 0 })
   t.teardown(async () => { await client.close(); await lms.close() })
   const structure = createCachedCourseStructure({ source: client })
   const p2 = usageKey(DEMO_COURSE_ID, 'problem', 'p2')

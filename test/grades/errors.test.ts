@@ -1,7 +1,7 @@
 import t from 'tap'
 import { AppError, errorFamilies } from '../../src/errors.js'
 import { GRADES_ERROR_DISPOSITION, GradesError, fromLmsError, isPermanentGradesError } from '../../src/grades/errors.js'
-import { lmsError } from '../../src/platform/errors.js'
+import { lmsError } from '../../src/lms/errors.js'
 
 t.test('every GRADES_ code has a status, a learner-safe message and a disposition', async t => {
   const family = errorFamilies.find(f => Object.hasOwn(f, 'GRADES_UNKNOWN_BLOCK'))!

@@ -3,7 +3,7 @@ import { Command } from 'commander'
 import { registerGradesCommand } from '../../src/cli/grades-command.js'
 import type { CliContext } from '../../src/cli/context.js'
 import { createSecretBox } from '../../src/crypto/secret-box.js'
-import { PlatformClient } from '../../src/platform/platform-client.js'
+import { LmsClient } from '../../src/lms/lms-client.js'
 import { testConfig } from '../helpers/build-app.js'
 import { createTestDb } from '../helpers/db.js'
 import { DEMO_COURSE_ID, startFakeLms, usageKey } from '../support/fake-lms.js'
@@ -33,7 +33,7 @@ t.test('grades resync --course: table or JSON, non-zero when a launch failed, LM
       withContext,
       write: text => { out += text },
       platform: platform ?? (c => {
-        const client = new PlatformClient({ lmsUrl: c.LMS_URL!, clientId: c.LMS_CLIENT_ID!, clientSecret: c.LMS_CLIENT_SECRET!, retries: 0 })
+        const client = new LmsClient({ lmsUrl: c.LMS_URL!, clientId: c.LMS_CLIENT_ID!, clientSecret: c.LMS_CLIENT_SECRET!, retries: 0 })
         return { getBlockTree: (r, u) => client.getBlockTree(r, u), getSubsectionScore: (k, id) => client.getSubsectionScore(k, id), getProgress: (c2, id) => client.getProgress(c2, id), close: async () => { closed.push('lms'); await client.close() } }
       })
     })

@@ -2,7 +2,7 @@ import t from 'tap'
 import type { Knex } from 'knex'
 import { createCachedCourseStructure } from '../../src/grades/course-structure.js'
 import { createScoreChangeRecorder, type ScoreChange } from '../../src/grades/score-change-recorder.js'
-import { PlatformClient } from '../../src/platform/platform-client.js'
+import { LmsClient } from '../../src/lms/lms-client.js'
 import { createTestDb } from '../helpers/db.js'
 import { DEMO_COURSE_ID, startFakeLms, usageKey, type FakeLms } from '../support/fake-lms.js'
 import { createSeeder } from '../support/grade-targets-seed.js'
@@ -28,7 +28,7 @@ interface Setup {
 async function setup (t: { teardown: (fn: () => unknown) => void }, options: { structure?: boolean, lmsTimeoutMs?: number } = {}): Promise<Setup> {
   const db = await createTestDb(t)
   const lms = await startFakeLms()
-  const client = new PlatformClient({ lmsUrl: lms.url, clientId: 'lti-provider-client', clientSecret: 'lti-provider-secret', retries: 0, timeoutMs: options.lmsTimeoutMs ?? 2000 })
+  const client = new LmsClient({ lmsUrl: lms.url, clientId: 'lti-provider-client', clientSecret: 'lti-provider-secret', retries: 0, timeoutMs: options.lmsTimeoutMs ?? 2000 })
   t.teardown(async () => { await client.close(); await lms.close() })
   const learner = lms.state.addUser({ username: 'learner1', email: 'learner1@example.com' })
   const recorder = createScoreChangeRecorder({

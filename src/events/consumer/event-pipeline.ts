@@ -3,7 +3,7 @@ import type { Config } from '../../config.js'
 import { createDeadLettersRepository } from '../../db/repositories/dead-letters-repository.js'
 import { createCachedCourseStructure, type BlockTreeSource } from '../../grades/course-structure.js'
 import { createScoreChangeRecorder, type ScoreChangeRecorder } from '../../grades/score-change-recorder.js'
-import { PlatformClient } from '../../platform/platform-client.js'
+import { LmsClient } from '../../lms/lms-client.js'
 import { createSchemaRegistryClient } from '../decode/schema-registry-client.js'
 import { createWeightedScoreDecoder, type WeightedScoreDecoder } from '../decode/weighted-score-decoder.js'
 import type { ConsumerLogger } from './kafka-client.js'
@@ -33,9 +33,9 @@ export interface EventPipeline {
 }
 
 /** The LMS client from LMS_* settings, or undefined when the LMS is not configured. */
-export function platformClientFromConfig (config: Config): PlatformClient | undefined {
+export function lmsClientFromConfig (config: Config): LmsClient | undefined {
   if (!config.LMS_URL || !config.LMS_CLIENT_ID || !config.LMS_CLIENT_SECRET) return undefined
-  return new PlatformClient({ lmsUrl: config.LMS_URL, clientId: config.LMS_CLIENT_ID, clientSecret: config.LMS_CLIENT_SECRET, timeoutMs: config.LMS_TIMEOUT_MS })
+  return new LmsClient({ lmsUrl: config.LMS_URL, clientId: config.LMS_CLIENT_ID, clientSecret: config.LMS_CLIENT_SECRET, timeoutMs: config.LMS_TIMEOUT_MS })
 }
 
 /** Decoder (registry or bundled schema), relevance set, recorder and processor, wired from the configuration. */

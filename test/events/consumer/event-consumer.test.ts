@@ -12,7 +12,7 @@ import { fullTopicName } from '../../../src/events/decode/event-type.js'
 import type { WeightedScoreChanged } from '../../../src/events/decode/weighted-score-changed.js'
 import { createWeightedScoreEncoder, newEventMetadata } from '../../../src/events/decode/weighted-score-encoder.js'
 import { toPythonIsoformat } from '../../../src/events/decode/python-isoformat.js'
-import { PlatformClient } from '../../../src/platform/platform-client.js'
+import { LmsClient } from '../../../src/lms/lms-client.js'
 import { testConfig } from '../../helpers/build-app.js'
 import { createTestDb, type TestDb } from '../../helpers/db.js'
 import { fixtureHeaders, loadEventBusFixtures } from '../../support/event-bus-fixtures.js'
@@ -66,7 +66,7 @@ async function harness (t: { teardown: (fn: () => unknown) => void }, options: {
   t.teardown(registry.close)
   const lms = await startFakeLms({ courses: [{ id: DEMO_COURSE_ID }, { id: OTHER_COURSE }] })
   t.teardown(() => lms.close())
-  const client = new PlatformClient({ lmsUrl: lms.url, clientId: 'lti-provider-client', clientSecret: 'lti-provider-secret', retries: 0, timeoutMs: 400 })
+  const client = new LmsClient({ lmsUrl: lms.url, clientId: 'lti-provider-client', clientSecret: 'lti-provider-secret', retries: 0, timeoutMs: 400 })
   t.teardown(() => client.close())
   const db = await createTestDb(t)
   await options.seed?.(db.knex, lms)

@@ -13,7 +13,7 @@ import type {
 import { isBlockKey, isCourseKey } from './opaque-keys.js'
 import { ServiceTokenCache, type IssuedToken, type ServiceToken } from './service-token.js'
 
-export interface PlatformClientOptions {
+export interface LmsClientOptions {
   /** LMS_URL: base URL of the Open edX LMS (`https://lms.example.edu`, `http://lms:8000`). */
   readonly lmsUrl: string
   /** LMS_CLIENT_ID / LMS_CLIENT_SECRET: an unrestricted DOT application owned by a global-staff user. */
@@ -73,7 +73,7 @@ function tryJson (res: OutboundResponse): unknown {
  * Framework-free; configuration arrives as options. Secrets, tokens and emails never go into
  * error details.
  */
-export class PlatformClient {
+export class LmsClient {
   private readonly http: OutboundClient
   private readonly ownsHttp: boolean
   private readonly baseUrl: URL
@@ -84,9 +84,9 @@ export class PlatformClient {
   private jwtUnsupported = false
   private registrationBlockedUntil: number | null = null
 
-  private readonly options: PlatformClientOptions
+  private readonly options: LmsClientOptions
 
-  constructor (options: PlatformClientOptions) {
+  constructor (options: LmsClientOptions) {
     this.options = options
     try {
       this.baseUrl = new URL(options.lmsUrl)

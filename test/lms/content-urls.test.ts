@@ -1,7 +1,7 @@
 import t from 'tap'
 import { isAppError } from '../../src/errors.js'
-import { contentUrls } from '../../src/platform/content-urls.js'
-import { blockTypeOf, courseKeyOfBlock, isBlockKey, isCourseKey } from '../../src/platform/opaque-keys.js'
+import { contentUrls } from '../../src/lms/content-urls.js'
+import { blockTypeOf, courseKeyOfBlock, isBlockKey, isCourseKey } from '../../src/lms/opaque-keys.js'
 
 const COURSE = 'course-v1:MITx+6.002x+2026_T1'
 const UNIT = 'block-v1:MITx+6.002x+2026_T1+type@vertical+block@0a1b2c'

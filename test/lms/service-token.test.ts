@@ -1,5 +1,5 @@
 import t from 'tap'
-import { ServiceTokenCache, type IssuedToken } from '../../src/platform/service-token.js'
+import { ServiceTokenCache, type IssuedToken } from '../../src/lms/service-token.js'
 
 function issuer (expiresInSeconds: number): { issue: () => Promise<IssuedToken>, count: () => number } {
   let n = 0

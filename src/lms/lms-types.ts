@@ -1,4 +1,4 @@
-/** What the PlatformClient returns: camelCase views of the LMS JSON, only the fields we use. */
+/** What the LmsClient returns: camelCase views of the LMS JSON, only the fields we use. */
 
 export interface LmsAccount {
   readonly id: number

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { backoffDelayMs, parseRetryAfter } from '../../src/platform/retry-timing.js'
+import { backoffDelayMs, parseRetryAfter } from '../../src/lms/retry-timing.js'
 
 t.test('exponential backoff with equal jitter, capped', async t => {
   const policy = { baseDelayMs: 100, maxDelayMs: 1000 }

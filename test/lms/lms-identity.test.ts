@@ -1,5 +1,5 @@
 import t from 'tap'
-import { generateLmsUsername, generateUnusablePassword, syntheticEmail } from '../../src/platform/lms-identity.js'
+import { generateLmsUsername, generateUnusablePassword, syntheticEmail } from '../../src/lms/lms-identity.js'
 
 t.test('usernames: 30 characters of [A-Za-z0-9], like the LMS LTI provider', async t => {
   const seen = new Set<string>()

@@ -1,16 +1,16 @@
 import t from 'tap'
 import { isAppError } from '../../src/errors.js'
-import { PlatformClient, type PlatformClientOptions } from '../../src/platform/platform-client.js'
+import { LmsClient, type LmsClientOptions } from '../../src/lms/lms-client.js'
 import { DEMO_COURSE_ID, startFakeLms, usageKey, type FakeLms, type FakeLmsOptions } from '../support/fake-lms.js'
 
 interface Teardown { teardown (fn: () => unknown): void }
 
 const SECRET = 'lti-provider-secret'
 
-async function setup (t: Teardown, lmsOptions: FakeLmsOptions = {}, clientOptions: Partial<PlatformClientOptions> = {}): Promise<{ lms: FakeLms, client: PlatformClient, sleeps: number[] }> {
+async function setup (t: Teardown, lmsOptions: FakeLmsOptions = {}, clientOptions: Partial<LmsClientOptions> = {}): Promise<{ lms: FakeLms, client: LmsClient, sleeps: number[] }> {
   const lms = await startFakeLms(lmsOptions)
   const sleeps: number[] = []
-  const client = new PlatformClient({
+  const client = new LmsClient({
     lmsUrl: lms.url,
     clientId: 'lti-provider-client',
     clientSecret: SECRET,
@@ -108,7 +108,7 @@ t.test('an answer that is not the JSON the call expects is LMS_BAD_RESPONSE', as
 })
 
 t.test('a malformed LMS URL is a configuration error at construction', async t => {
-  t.throws(() => new PlatformClient({ lmsUrl: 'lms.example.edu', clientId: 'c', clientSecret: 's' }), TypeError)
+  t.throws(() => new LmsClient({ lmsUrl: 'lms.example.edu', clientId: 'c', clientSecret: 's' }), TypeError)
 })
 
 t.test('#2 whoAmI tells staff from non-staff', async t => {
@@ -383,7 +383,7 @@ t.test('the token endpoint is retried too', async t => {
 })
 
 t.test('an unreachable LMS is LMS_UNAVAILABLE', async t => {
-  const client = new PlatformClient({ lmsUrl: 'http://127.0.0.1:1', clientId: 'c', clientSecret: 's', retries: 1, sleep: async () => undefined })
+  const client = new LmsClient({ lmsUrl: 'http://127.0.0.1:1', clientId: 'c', clientSecret: 's', retries: 1, sleep: async () => undefined })
   t.teardown(() => client.close())
   const f = await failure(client.whoAmI())
   t.equal(f.code, 'LMS_UNAVAILABLE')

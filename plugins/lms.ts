@@ -1,11 +1,11 @@
 import fp from 'fastify-plugin'
-import { PlatformClient } from '../src/platform/platform-client.js'
+import { LmsClient } from '../src/lms/lms-client.js'
 import { createOutboundClient, type OutboundClient } from '../src/http/outbound-client.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** The Open edX LMS REST client; undefined when LMS_URL is not configured. */
-    platformClient: PlatformClient | undefined
+    lmsClient: LmsClient | undefined
     /** The one hardened client for every URL a platform or a launch gave us. */
     outbound: OutboundClient
   }
@@ -20,14 +20,14 @@ export default fp(async (app) => {
     timeoutMs: c.OUTBOUND_TIMEOUT_MS,
     maxBytes: c.OUTBOUND_MAX_BYTES
   })
-  const platformClient = c.LMS_URL && c.LMS_CLIENT_ID && c.LMS_CLIENT_SECRET
-    ? new PlatformClient({ lmsUrl: c.LMS_URL, clientId: c.LMS_CLIENT_ID, clientSecret: c.LMS_CLIENT_SECRET, timeoutMs: c.LMS_TIMEOUT_MS })
+  const lmsClient = c.LMS_URL && c.LMS_CLIENT_ID && c.LMS_CLIENT_SECRET
+    ? new LmsClient({ lmsUrl: c.LMS_URL, clientId: c.LMS_CLIENT_ID, clientSecret: c.LMS_CLIENT_SECRET, timeoutMs: c.LMS_TIMEOUT_MS })
     : undefined
-  if (!platformClient) app.log.warn('LMS_URL is not set: launches will answer LAUNCH_LMS_NOT_CONFIGURED')
+  if (!lmsClient) app.log.warn('LMS_URL is not set: launches will answer LAUNCH_LMS_NOT_CONFIGURED')
   app.decorate('outbound', outbound)
-  app.decorate('platformClient', platformClient)
+  app.decorate('lmsClient', lmsClient)
   app.addHook('onClose', async () => {
-    await platformClient?.close()
+    await lmsClient?.close()
     await outbound.close()
   })
-}, { name: 'platform', dependencies: ['config'] })
+}, { name: 'lms', dependencies: ['config'] })
