@@ -1,12 +1,7 @@
-/** Minimal HTML helpers: every dynamic value goes through `escapeHtml`. */
-export function escapeHtml (value: unknown): string {
-  return String(value)
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;')
-}
+/** Minimal HTML helpers: every dynamic value goes through `escapeHtml` (the LTI core's one copy). */
+import { escapeHtml } from '../lti/v13/html.js'
+
+export { escapeHtml }
 
 export function page (title: string, bodyHtml: string): string {
   return `<!doctype html>

@@ -1,6 +1,6 @@
 /** Text and attribute escaping for the few HTML pages the LTI core renders. */
-export function escapeHtml (value: string): string {
-  return value
+export function escapeHtml (value: unknown): string {
+  return String(value)
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
