@@ -86,6 +86,12 @@ class LmsSettingsTest(unittest.TestCase):
         self.assertEqual(settings["LTI_PROVIDER_ISSUER"], "https://lti.learn.example.org")
         self.assertEqual(settings["LTI_PROVIDER_JWKS_URL"], "http://lti-provider:3000/lti/1.3/jwks")
 
+    def test_registration_rate_limit_is_left_alone_unless_set(self):
+        _config, files = config_and_files()
+        self.assertNotIn("REGISTRATION_RATELIMIT", run_settings(files["apps/openedx/settings/lms/production.py"]))
+        _config, files = config_and_files(LTI_PROVIDER_LMS_REGISTRATION_RATELIMIT="2000/d")
+        self.assertEqual(run_settings(files["apps/openedx/settings/lms/production.py"])["REGISTRATION_RATELIMIT"], "2000/d")
+
     def test_relay_enables_the_lms_lti_provider_and_token_does_not(self):
         _config, files = config_and_files()
         env = yaml.safe_load(files["apps/openedx/config/lms.env.yml"])

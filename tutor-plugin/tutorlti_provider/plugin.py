@@ -50,6 +50,9 @@ DEFAULTS: dict[str, t.Any] = {
     "SESSION_HANDOFF": "relay",
     "RELAY_CONSUMER_KEY": "lti-provider-relay",
     "USER_EMAIL_DOMAIN": "lti.{{ LMS_HOST }}",
+    # The service registers LMS accounts from one address; the LMS allows 60 a week per IP unless
+    # raised. Empty leaves the LMS's own limit (it guards every registration, not only ours).
+    "LMS_REGISTRATION_RATELIMIT": "",
     # Event bus: Kafka as soon as the operator names brokers, else Tutor's own Redis bus.
     "KAFKA_BOOTSTRAP_SERVERS": "",
     "KAFKA_SCHEMA_REGISTRY_URL": "",
