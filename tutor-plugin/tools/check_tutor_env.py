@@ -15,7 +15,7 @@ from tutor import config as tutor_config
 from tutor import env, hooks
 
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, PLUGIN_DIR)
+sys.path.append(PLUGIN_DIR)  # for tests/; the plugin itself is the installed wheel
 from tests.tutor_env import Renderer, load_config  # noqa: E402  pylint: disable=wrong-import-position
 
 MODE = sys.argv[1]
@@ -36,6 +36,7 @@ def read(path):
 
 
 hooks.Actions.CORE_READY.do()
+check(os.path.dirname(os.path.dirname(__import__("tutorlti_provider").__file__)) != PLUGIN_DIR, "the plugin is the installed wheel")
 hooks.Actions.PROJECT_ROOT_READY.do(ROOT)
 config = tutor_config.load(ROOT)
 

@@ -5,7 +5,7 @@
 # python3-importlib-resources python3-importlib-metadata python3-typing-extensions
 # python3-mypy-extensions python3-pycryptodome python3-packaging shellcheck.
 # Debian ships pycryptodome as "Cryptodome" (3.11): a shim directory maps it to "Crypto" and adds
-# the RsaKey attributes 3.17 has. The plugin is "installed" by an entry-point .dist-info there.
+# the RsaKey attributes 3.17 has. The plugin is built into a wheel and installed there (pip, offline).
 set -euo pipefail
 tutor_src=$(cd "${1:?usage: $0 <tutor source dir>}" && pwd)
 plugin_dir=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,7 +13,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 shims="$work/shims"
-mkdir -p "$shims/tutor_contrib_lti_provider-0.dist-info"
+mkdir -p "$shims"
 ln -s /usr/lib/python3/dist-packages/Cryptodome "$shims/Crypto"
 cat > "$shims/sitecustomize.py" <<'PY'
 from Crypto.PublicKey.RSA import RsaKey
@@ -22,10 +22,11 @@ if not hasattr(RsaKey, "dq"):
     RsaKey.dq = property(lambda k: k.d % (k.q - 1))
     RsaKey.invq = property(lambda k: pow(k.q, -1, k.p))
 PY
-printf 'Metadata-Version: 2.1\nName: tutor-contrib-lti-provider\nVersion: 0\n' > "$shims/tutor_contrib_lti_provider-0.dist-info/METADATA"
-printf '[tutor.plugin.v1]\nlti_provider = tutorlti_provider.plugin\n' > "$shims/tutor_contrib_lti_provider-0.dist-info/entry_points.txt"
+cp -r "$plugin_dir" "$work/source"   # pip writes build files next to the sources
+/usr/bin/python3 -m pip wheel --quiet --no-deps --no-build-isolation --no-index -w "$work/wheel" "$work/source"
+/usr/bin/python3 -m pip install --quiet --no-deps --no-index --target "$shims" "$work"/wheel/*.whl
 
-export PYTHONPATH="$tutor_src:$shims:$plugin_dir" TUTOR_ROOT="$work/root" TUTOR_PLUGINS_ROOT="$work/plugins"
+export PYTHONPATH="$tutor_src:$shims" TUTOR_ROOT="$work/root" TUTOR_PLUGINS_ROOT="$work/plugins"
 printf 'from tutor.commands.cli import main\nmain()\n' > "$shims/tutor_main.py"
 tutor() {
   local out status=0
