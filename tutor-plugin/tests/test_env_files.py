@@ -106,10 +106,13 @@ class EnvFilesTest(unittest.TestCase):
     def test_extra_variables_go_to_the_file_they_are_declared_for(self):
         _config, env, secrets = self.envs(
             LTI_PROVIDER_KAFKA_BOOTSTRAP_SERVERS="kafka:9093",
-            LTI_PROVIDER_EXTRA_ENV={"KAFKA_SSL": "true", "KAFKA_SASL_MECHANISM": "scram-sha-512", "KAFKA_SASL_USERNAME": "lti"},
+            LTI_PROVIDER_EXTRA_ENV={"KAFKA_SSL": True, "RATE_LIMIT_ENABLED": False, "LTI_AGGREGATE_SCORE_PASSBACK_DELAY": 600, "KAFKA_SASL_MECHANISM": "scram-sha-512", "KAFKA_SASL_USERNAME": "lti"},
             LTI_PROVIDER_EXTRA_SECRET_ENV={"KAFKA_SASL_PASSWORD": "s3cretSasl"},
         )
+        # YAML booleans and numbers (what `tutor config save --set` parses) in the service's spelling.
         self.assertEqual(env["KAFKA_SSL"], "true")
+        self.assertEqual(env["RATE_LIMIT_ENABLED"], "false")
+        self.assertEqual(env["LTI_AGGREGATE_SCORE_PASSBACK_DELAY"], "600")
         self.assertEqual(env["KAFKA_SASL_USERNAME"], "lti")
         self.assertEqual(secrets["KAFKA_SASL_PASSWORD"], "s3cretSasl")
         self.assertNotIn("KAFKA_SASL_PASSWORD", env)
