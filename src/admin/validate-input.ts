@@ -16,12 +16,38 @@ function join (base: string, name: string): string {
   return base ? `${base}.${name}` : name
 }
 
+/**
+ * A union of literals fails as one `const` error per literal and then `anyOf`: gathered here so the
+ * answer lists the allowed values once ("must be one of: strict, record").
+ */
+function allowedConstants (errors: Array<{ keyword: string, instancePath: string, params: unknown }>): Map<string, string[]> {
+  const allowed = new Map<string, string[]>()
+  const unions = new Set(errors.filter(e => e.keyword === 'anyOf').map(e => e.instancePath))
+  for (const e of errors) {
+    const value = (e.params as { allowedValue?: unknown }).allowedValue
+    if (e.keyword !== 'const' || !unions.has(e.instancePath) || (typeof value !== 'string' && typeof value !== 'number')) continue
+    allowed.set(e.instancePath, [...(allowed.get(e.instancePath) ?? []), String(value)])
+  }
+  return allowed
+}
+
 export function schemaProblems (schema: TSchema, value: unknown): FieldProblem[] {
   const problems: FieldProblem[] = []
-  for (const e of Value.Errors(schema, value)) {
+  const errors = [...Value.Errors(schema, value)]
+  const constants = allowedConstants(errors)
+  for (const e of errors) {
     const at = fieldName(e.instancePath)
     const params = e.params as Record<string, unknown>
     if (e.keyword === 'boolean') continue // reported once more by the parent's additionalProperties
+    if (e.keyword === 'const' && constants.has(e.instancePath)) continue // listed by the anyOf below
+    if (e.keyword === 'anyOf' && constants.has(e.instancePath)) {
+      problems.push({ field: at, message: `must be one of: ${constants.get(e.instancePath)!.join(', ')}` })
+      continue
+    }
+    if (e.keyword === 'enum' && Array.isArray(params.allowedValues)) {
+      problems.push({ field: at, message: `must be one of: ${params.allowedValues.map(String).join(', ')}` })
+      continue
+    }
     if (e.keyword === 'additionalProperties' && Array.isArray(params.additionalProperties)) {
       for (const name of params.additionalProperties) problems.push({ field: join(at, String(name)), message: 'is not an allowed field' })
     } else if (e.keyword === 'required' && Array.isArray(params.requiredProperties)) {
