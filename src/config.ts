@@ -9,6 +9,19 @@ import { isIP } from 'node:net'
 import { parse as parseDotenv } from 'dotenv'
 import { Type, type Static } from 'typebox'
 import { Value } from 'typebox/value'
+import { DatabaseUrlError, mysqlUrlFromParts, parseMysqlUrl } from './db/database-url.js'
+
+/**
+ * Secrets that may come from a file instead (`SECRET_KEY_FILE=/run/secrets/secret_key`), as Docker
+ * and Kubernetes secrets are mounted: the value then never sits in the container's environment.
+ */
+export const SECRET_FILE_VARIABLES = ['SECRET_KEY', 'ADMIN_TOKEN', 'LMS_CLIENT_SECRET', 'LMS_RELAY_CONSUMER_SECRET',
+  'KAFKA_SASL_PASSWORD', 'SCHEMA_REGISTRY_PASSWORD', 'DATABASE_PASSWORD', 'DATABASE_URL'] as const
+
+function secretFileVariables () {
+  const file = (name: string) => Type.Optional(Type.String({ minLength: 1, description: `file holding ${name} (Docker/Kubernetes secret); not together with ${name}` }))
+  return Object.fromEntries(SECRET_FILE_VARIABLES.map(name => [`${name}_FILE`, file(name)])) as Record<`${typeof SECRET_FILE_VARIABLES[number]}_FILE`, ReturnType<typeof file>>
+}
 
 const Bool = (def: boolean, description: string) => Type.Boolean({ default: def, description })
 const Int = (def: number, min: number, description: string, max?: number) =>
@@ -35,7 +48,12 @@ export const ConfigSchema = Type.Object({
   RATE_LIMIT_PER_IP: Int(600, 1, 'launch/login requests one client IP may make per window (a whole class behind one NAT launches at once)'),
   RATE_LIMIT_PER_CONSUMER: Int(1000, 1, 'verified launches one LTI 1.1 consumer or LTI 1.3 registration may make per window'),
 
-  DATABASE_URL: Type.String({ default: 'sqlite:./data/lti-provider.sqlite', minLength: 1, description: 'sqlite:<file> or mysql://user:pass@host:3306/db' }),
+  DATABASE_URL: Type.String({ default: 'sqlite:./data/lti-provider.sqlite', minLength: 1, description: 'sqlite:<file> or mysql://user:pass@host:3306/db (percent-encode special characters), or leave unset and give DATABASE_HOST…' }),
+  DATABASE_HOST: OptString('MySQL/MariaDB host, instead of DATABASE_URL: with DATABASE_USER, DATABASE_PASSWORD, DATABASE_NAME (no escaping needed)'),
+  DATABASE_PORT: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: 'with DATABASE_HOST; default 3306' })),
+  DATABASE_USER: OptString('with DATABASE_HOST'),
+  DATABASE_PASSWORD: OptString('with DATABASE_HOST'),
+  DATABASE_NAME: OptString('with DATABASE_HOST'),
   DATABASE_POOL_MAX: Int(10, 1, 'MySQL/MariaDB pool size (SQLite always uses one connection)'),
   DATABASE_MIGRATE_ON_START: Bool(true, 'apply pending migrations when the service starts (knex locks, so instances may race safely)'),
 
@@ -85,7 +103,9 @@ export const ConfigSchema = Type.Object({
   PASSBACK_POLL_INTERVAL_MS: Int(1000, 10, 'how often the outbox worker looks for due jobs'),
   PASSBACK_LEASE_SECONDS: Int(120, 5, 'a claimed job whose worker died is claimed again after this'),
 
-  KEY_ROTATION_GRACE_SECONDS: Int(86400, 0, 'how long a next key is published before rotation may promote it')
+  KEY_ROTATION_GRACE_SECONDS: Int(86400, 0, 'how long a next key is published before rotation may promote it'),
+
+  ...secretFileVariables()
 }, { additionalProperties: true })
 
 export type Config = Static<typeof ConfigSchema> & {
@@ -132,15 +152,17 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, options: { env
     // An empty value means "unset", as in most operators' .env files and compose files.
     if (KNOWN.has(k) && v !== '') raw[k] = v
   }
+  const problems: string[] = readSecretFiles(raw)
+  const urlGiven = raw.DATABASE_URL !== undefined
   const withDefaults = Value.Default(ConfigSchema, raw)
   const converted = Value.Convert(ConfigSchema, withDefaults) as Record<string, unknown>
-  const problems: string[] = []
   for (const e of Value.Errors(ConfigSchema, converted)) {
     const name = e.instancePath.replace(/^\//, '')
     // Never echo values: they may be secrets.
     problems.push(`${name || '(root)'}: ${e.message}`)
   }
   const cfg = converted as Static<typeof ConfigSchema>
+  problems.push(...databaseFromParts(cfg, urlGiven))
   problems.push(...crossChecks(cfg))
   if (problems.length > 0) throw new ConfigError([...new Set(problems)])
 
@@ -154,6 +176,53 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, options: { env
     kafkaBrokers: cfg.KAFKA_BROKERS ? cfg.KAFKA_BROKERS.split(',').map(s => s.trim()).filter(Boolean) : [],
     trustProxy: parseTrustProxy(cfg.TRUST_PROXY) ?? false
   }
+}
+
+/**
+ * `NAME_FILE` sets NAME to the file's content without its trailing line break (`echo … > file` and
+ * most secret tools add one). Both set is a mistake that would hide which one wins.
+ */
+function readSecretFiles (raw: Record<string, unknown>): string[] {
+  const problems: string[] = []
+  for (const name of SECRET_FILE_VARIABLES) {
+    const path = raw[`${name}_FILE`]
+    if (typeof path !== 'string') continue
+    if (raw[name] !== undefined) {
+      problems.push(`${name}, ${name}_FILE: set one of them, not both`)
+      continue
+    }
+    let content: string
+    try {
+      content = readFileSync(path, 'utf8')
+    } catch (err) {
+      problems.push(`${name}_FILE: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+      continue
+    }
+    const value = content.replace(/(\r?\n)+$/, '')
+    if (value === '') problems.push(`${name}_FILE: ${path} is empty`)
+    else raw[name] = value
+  }
+  return problems
+}
+
+/**
+ * DATABASE_HOST, _PORT, _USER, _PASSWORD, _NAME become DATABASE_URL, each part percent-encoded: a
+ * password with `/`, `%` or `@` needs no escaping by the operator.
+ */
+function databaseFromParts (cfg: Static<typeof ConfigSchema>, urlGiven: boolean): string[] {
+  const parts = { DATABASE_USER: cfg.DATABASE_USER, DATABASE_PASSWORD: cfg.DATABASE_PASSWORD, DATABASE_NAME: cfg.DATABASE_NAME, DATABASE_PORT: cfg.DATABASE_PORT }
+  if (!cfg.DATABASE_HOST) {
+    const stray = Object.entries(parts).filter(([, v]) => v !== undefined).map(([k]) => k)
+    return stray.length > 0 ? [`${stray.join(', ')}: only used with DATABASE_HOST, which is unset`] : []
+  }
+  if (urlGiven) return ['DATABASE_URL, DATABASE_HOST: give the database as a URL or by parts, not both']
+  if (!cfg.DATABASE_USER || !cfg.DATABASE_NAME) return ['DATABASE_USER, DATABASE_NAME: required with DATABASE_HOST']
+  cfg.DATABASE_URL = mysqlUrlFromParts({
+    host: cfg.DATABASE_HOST, user: cfg.DATABASE_USER, name: cfg.DATABASE_NAME,
+    ...(cfg.DATABASE_PORT === undefined ? {} : { port: cfg.DATABASE_PORT }),
+    ...(cfg.DATABASE_PASSWORD === undefined ? {} : { password: cfg.DATABASE_PASSWORD })
+  })
+  return []
 }
 
 /**
@@ -187,6 +256,13 @@ function crossChecks (cfg: Static<typeof ConfigSchema>): string[] {
   }
   if (!/^(sqlite:|mysql:\/\/|mariadb:\/\/)/.test(cfg.DATABASE_URL)) {
     problems.push('DATABASE_URL: unknown scheme; use sqlite:<file> or mysql://user:pass@host:3306/db')
+  } else if (!cfg.DATABASE_URL.startsWith('sqlite:')) {
+    try {
+      parseMysqlUrl(cfg.DATABASE_URL)
+    } catch (err) {
+      if (!(err instanceof DatabaseUrlError)) throw err
+      problems.push(err.message)
+    }
   }
   const lms = [cfg.LMS_URL, cfg.LMS_CLIENT_ID, cfg.LMS_CLIENT_SECRET]
   if (lms.some(Boolean) && !lms.every(Boolean)) {
@@ -222,5 +298,5 @@ function crossChecks (cfg: Static<typeof ConfigSchema>): string[] {
 /** Values that must never appear in logs, for the logger's redaction and for tests. */
 export function secretValues (cfg: Config): string[] {
   return [cfg.SECRET_KEY, cfg.ADMIN_TOKEN, cfg.LMS_CLIENT_SECRET, cfg.LMS_RELAY_CONSUMER_SECRET,
-    cfg.KAFKA_SASL_PASSWORD, cfg.SCHEMA_REGISTRY_PASSWORD].filter((v): v is string => Boolean(v))
+    cfg.KAFKA_SASL_PASSWORD, cfg.SCHEMA_REGISTRY_PASSWORD, cfg.DATABASE_PASSWORD].filter((v): v is string => Boolean(v))
 }

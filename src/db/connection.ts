@@ -6,19 +6,15 @@ import { mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import knexFactory, { type Knex } from 'knex'
 import { registerErrors } from '../errors.js'
+import { DatabaseUrlError, parseMysqlUrl } from './database-url.js'
+
+export { DatabaseUrlError } from './database-url.js'
 
 export type Dialect = 'sqlite' | 'mysql'
 
 export interface DatabaseOptions {
   url: string
   poolMax?: number
-}
-
-export class DatabaseUrlError extends Error {
-  constructor (message: string) {
-    super(message)
-    this.name = 'DatabaseUrlError'
-  }
 }
 
 export function dialectOf (url: string): Dialect {
@@ -63,24 +59,11 @@ function createSqlite (url: string): Knex {
 }
 
 function createMysql (url: string, poolMax: number): Knex {
-  let parsed: URL
-  try {
-    parsed = new URL(url.replace(/^mariadb:/, 'mysql:'))
-  } catch {
-    throw new DatabaseUrlError('DATABASE_URL: not a valid mysql:// URL')
-  }
-  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''))
-  if (!database) throw new DatabaseUrlError('DATABASE_URL: mysql:// URL needs a database name')
-  const socketPath = parsed.searchParams.get('socketPath') ?? undefined
+  const target = parseMysqlUrl(url)
   return knexFactory({
     client: 'mysql2',
     connection: {
-      host: parsed.hostname || 'localhost',
-      port: parsed.port ? Number(parsed.port) : 3306,
-      user: decodeURIComponent(parsed.username),
-      password: decodeURIComponent(parsed.password),
-      database,
-      ...(socketPath ? { socketPath } : {}),
+      ...target,
       charset: 'utf8mb4',
       timezone: 'Z',
       supportBigNumbers: true,
