@@ -1,16 +1,21 @@
 # Multi-stage build: compile TypeScript and native modules in a full image, run in a slim one.
-FROM node:20-bookworm AS build
+# Node 22 LTS, pinned to an exact release (the same one .ci/node.sh tests with); bump both together.
+ARG NODE_VERSION=22.23.5
+
+FROM node:${NODE_VERSION}-bookworm AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# Scripts off so `prepare` (the build) waits for the sources below; better-sqlite3's native module
+# is the one install script the service needs, so it is rebuilt explicitly.
+RUN npm ci --ignore-scripts --no-audit --no-fund && npm rebuild better-sqlite3
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY plugins ./plugins
 COPY migrations ./migrations
 COPY schemas ./schemas
-RUN npm run build && npm prune --omit=dev
+RUN npm run build && npm prune --omit=dev --ignore-scripts
 
-FROM node:20-bookworm-slim
+FROM node:${NODE_VERSION}-bookworm-slim
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
