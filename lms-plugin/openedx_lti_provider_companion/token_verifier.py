@@ -60,6 +60,10 @@ class TokenVerifier:
             header = jwt.get_unverified_header(token)
         except jwt.exceptions.DecodeError:
             raise LoginRefused("COMPANION_TOKEN_MALFORMED", "undecodable header") from None
+        except jwt.exceptions.InvalidTokenError as exc:
+            # PyJWT >= 2.6 already checks the header here (an unsupported `crit` raises the base
+            # InvalidTokenError, not DecodeError): any header it refuses is a malformed token.
+            raise LoginRefused("COMPANION_TOKEN_MALFORMED", exc.__class__.__name__) from None
         # Decide on the algorithm before any key is touched: "none", HS256 with the public key as
         # secret, and every other alg confusion end here.
         if header.get("alg") != ALGORITHM:

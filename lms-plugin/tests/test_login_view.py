@@ -176,6 +176,10 @@ class RefusedLogin(LoginViewTestCase):
         token = js.hs256_with_public_key(js.claims())
         self.assertRefused(self.client.post(LOGIN, {"token": token}), 400, "COMPANION_TOKEN_ALG_NOT_ALLOWED", token)
 
+    def test_critical_header_is_a_refusal_not_a_server_error(self):
+        token = js.sign(js.claims(), headers={"crit": ["exp"], "exp": 1})
+        self.assertRefused(self.client.post(LOGIN, {"token": token}), 400, "COMPANION_TOKEN_MALFORMED", token)
+
     def test_bad_signature(self):
         token = js.sign(js.claims(), private_key=js.rsa_key("intruder"))
         self.assertRefused(self.client.post(LOGIN, {"token": token}), 403, "COMPANION_TOKEN_SIGNATURE_INVALID", token)

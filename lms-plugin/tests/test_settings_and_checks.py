@@ -1,10 +1,12 @@
 """Plugin settings, the event-bus route they add, the system check, and derived settings."""
 from types import SimpleNamespace
+from unittest import mock
 
 from django.core import checks
 from django.test import RequestFactory, SimpleTestCase, override_settings
 from django.urls import reverse
 
+from openedx_lti_provider_companion import checks as checks_module
 from openedx_lti_provider_companion import conf
 from openedx_lti_provider_companion.settings import common, production
 
@@ -71,6 +73,28 @@ class SystemCheck(SimpleTestCase):
     @override_settings(EVENT_BUS_PRODUCER_CONFIG={}, LTI_PROVIDER_REPUBLISH_SCORES=False)
     def test_no_warning_when_republishing_is_off(self):
         self.assertEqual(self.run_check(), [])
+
+    def confluent_kafka(self, version):
+        def fake(name):
+            if name != "confluent-kafka":
+                raise AssertionError(name)
+            if version is None:
+                raise checks_module.metadata.PackageNotFoundError(name)
+            return version
+        return mock.patch.object(checks_module.metadata, "version", side_effect=fake)
+
+    def test_confluent_kafka_older_than_1_8_2_warns(self):
+        for old in ("1.7.0", "1.8.1", "1.6"):
+            with self.confluent_kafka(old):
+                messages = self.run_check()
+            self.assertEqual([m.id for m in messages], ["openedx_lti_provider_companion.W002"], old)
+            self.assertIn(f"confluent-kafka {old}", messages[0].msg)
+            self.assertIn(">=1.8.2", messages[0].hint)
+
+    def test_confluent_kafka_1_8_2_or_later_or_absent_passes(self):
+        for ok in ("1.8.2", "1.9.0", "2.5.3", "2.0.0rc1", None):
+            with self.confluent_kafka(ok):
+                self.assertEqual(self.run_check(), [], ok)
 
 
 class DerivedSettings(SimpleTestCase):
