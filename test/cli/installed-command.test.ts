@@ -27,8 +27,11 @@ const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? work, NODE
 t.before(async () => {
   for (const f of ['package.json', 'package-lock.json', 'README.md', 'tsconfig.json', 'tsconfig.build.json']) cpSync(join(root, f), join(pkgDir, f))
   for (const d of ['src', 'plugins', 'migrations', 'schemas']) cpSync(join(root, d), join(pkgDir, d), { recursive: true })
+  mkdirSync(join(pkgDir, 'scripts'))
+  cpSync(join(root, 'scripts/prepare.mjs'), join(pkgDir, 'scripts/prepare.mjs'))
   symlinkSync(join(root, 'node_modules'), join(pkgDir, 'node_modules'))
-  await run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--sourceMap', 'false'], { cwd: pkgDir, env })
+  // What `npm ci` runs in a checkout (the package's prepare script): it must build.
+  await run('npm', ['run', 'prepare'], { cwd: pkgDir, env })
 })
 
 const binPath = () => join(pkgDir, pkg.bin['lti-provider']!)
@@ -51,6 +54,14 @@ t.test('through a real symlink, as npm links the bin: --version prints, migrate 
   const bad = await run('lti-provider', ['consumers', 'list'], { env: { ...linked, DATABASE_URL: 'postgres://x' }, cwd: work }).then(() => null, (err: { code: number, stderr: string }) => err)
   t.equal(bad?.code, 1, 'a failing subcommand exits non-zero through the link')
   t.match(bad?.stderr, /DATABASE_URL/)
+})
+
+t.test('a production install without dev dependencies skips the build instead of failing', async t => {
+  const bare = join(work, 'no-dev')
+  mkdirSync(bare)
+  cpSync(join(root, 'scripts/prepare.mjs'), join(bare, 'prepare.mjs'))
+  const r = await run(process.execPath, [join(bare, 'prepare.mjs')], { cwd: bare, env })
+  t.match(r.stderr, /TypeScript is not installed .* dist\/ was not built/)
 })
 
 t.test('npm pack, then npx from the tarball runs the command', async t => {

@@ -145,7 +145,7 @@ t.test('Dockerfile: pinned Node 22, multi-stage, non-root, health check, entry p
   const pkg = JSON.parse(read('package.json')) as { engines: { node: string }, scripts: Record<string, string>, devDependencies: Record<string, string> }
   t.equal(pkg.engines.node, '>=22.12.0')
   t.match(pkg.devDependencies['@types/node'], /^\^22\./)
-  t.equal(pkg.scripts.prepare, 'npm run build', 'npm ci builds')
+  t.equal(pkg.scripts.prepare, 'node scripts/prepare.mjs', 'npm ci builds')
 })
 
 t.test('.dockerignore keeps node_modules, .env and local data out of the build context', async t => {
