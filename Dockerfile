@@ -1,8 +1,6 @@
 # Multi-stage build: compile TypeScript and native modules in a full image, run in a slim one.
-# Node 22 LTS, pinned to an exact release (the same one .ci/node.sh tests with); bump both together.
-ARG NODE_VERSION=22.23.5
-
-FROM node:${NODE_VERSION}-bookworm AS build
+# Node 22 LTS pinned to an exact release: bump it with .ci/node.sh (CI tests that one) and the Tutor template.
+FROM node:22.23.5-bookworm AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # Scripts off so `prepare` (the build) waits for the sources below; better-sqlite3's native module
@@ -15,7 +13,7 @@ COPY migrations ./migrations
 COPY schemas ./schemas
 RUN npm run build && npm prune --omit=dev --ignore-scripts
 
-FROM node:${NODE_VERSION}-bookworm-slim
+FROM node:22.23.5-bookworm-slim
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
