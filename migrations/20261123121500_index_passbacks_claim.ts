@@ -1,7 +1,7 @@
 import type { Knex } from 'knex'
 
 /**
- * Indexes for the outbox claim (src/db/repositories/outbox-repository.ts, `dueCandidates`), which
+ * Indexes for the outbox claim (src/db/outbox/claims.ts, `dueCandidates`), which
  * reads each claimable state on its own so that every read walks an index in (due time, id) order
  * and stops at its LIMIT instead of sorting every due row:
  * - waiting jobs (`pending`, `failed`): `ix_passbacks__status_due_at` (20261123121300) already

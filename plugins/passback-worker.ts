@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import { createOutboxRepository } from '../src/db/repositories/outbox-repository.js'
+import { createOutboxClaims } from '../src/db/outbox/claims.js'
 import { createProblemScoresRepository } from '../src/db/repositories/problem-scores-repository.js'
 import { createCompositeScorer, type CompositeScorer } from '../src/grades/composite-score.js'
 import { createAccessTokenCache } from '../src/grades/delivery/access-token-cache.js'
@@ -51,7 +51,7 @@ export default fp<PassbackWorkerPluginOptions>(async (app, opts) => {
     maxBytes: config.OUTBOUND_MAX_BYTES,
     ...(opts.resolver === undefined ? {} : { resolver: opts.resolver })
   })
-  const outbox = createOutboxRepository(app.knex)
+  const outbox = createOutboxClaims(app.knex)
   const lms = app.hasDecorator('lmsClient') ? app.lmsClient : undefined
   const composite = opts.compositeScorer ?? (lms === undefined ? undefined : createCompositeScorer({ lms: lms, ledger: createProblemScoresRepository(app.knex) }))
   const delivery = createJobDelivery({

@@ -1,9 +1,9 @@
 /** Admin API: the grade passback outbox. */
 import { Type, type Static } from 'typebox'
-import { PassbackStatuses, RetryableStatuses } from '../../src/db/repositories/passbacks-repository.js'
+import { PassbackStatuses, RetryableStatuses } from '../../src/grades/outbox-types.js'
 import { IdString, NullableString, Timestamp } from './admin-common.js'
 
-/** The outbox vocabulary is the table's (src/db/repositories/passbacks-repository.ts). */
+/** The outbox vocabulary is the table's (src/grades/outbox-types.ts). */
 export const PassbackStatusValues = PassbackStatuses
 export const RetryableStatusValues = RetryableStatuses
 

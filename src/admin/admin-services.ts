@@ -23,3 +23,9 @@ export function createAdminServices (opts: AdminServicesOptions) {
 }
 
 export type AdminServices = ReturnType<typeof createAdminServices>
+
+/**
+ * Runs one admin operation with a service bundle the caller builds and releases (the CLI opens the
+ * database per command); the subcommands take it as a parameter so they can be tested on any database.
+ */
+export type WithAdminServices = <T>(fn: (services: AdminServices) => Promise<T>) => Promise<T>

@@ -7,7 +7,8 @@
 import type { Knex } from 'knex'
 import { createLti11ConsumersRepository } from '../db/repositories/lti11-consumers-repository.js'
 import { createLti13RegistrationsRepository } from '../db/repositories/lti13-registrations-repository.js'
-import { createPassbacksRepository, RetryableStatuses, type PassbackJob } from '../db/repositories/passbacks-repository.js'
+import { createOutboxAdminQueries } from '../db/outbox/admin-queries.js'
+import { RetryableStatuses, type PassbackJob } from '../grades/outbox-types.js'
 import {
   BulkRetrySchema, PassbackListInputSchema,
   type BulkRetry, type BulkRetryResult, type PassbackList, type PassbackListInput, type PassbackView
@@ -24,7 +25,7 @@ export interface PassbacksServiceOptions {
 }
 
 export function createPassbacksService (opts: PassbacksServiceOptions) {
-  const passbacks = createPassbacksRepository(opts.knex)
+  const passbacks = createOutboxAdminQueries(opts.knex)
   const consumers = createLti11ConsumersRepository(opts.knex)
   const registrations = createLti13RegistrationsRepository(opts.knex)
   const now = opts.now ?? Date.now

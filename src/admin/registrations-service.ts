@@ -11,6 +11,7 @@ import { createLti13DeploymentsRepository, type Lti13Deployment } from '../db/re
 import {
   createLti13RegistrationsRepository, type Lti13RegistrationChanges, type Lti13RegistrationRecord
 } from '../db/repositories/lti13-registrations-repository.js'
+import { RegistrationDefaults } from '../lti/v13/registration.js'
 import { toolUrls, type ToolUrls } from '../lti/v13/tool-urls.js'
 import {
   DeploymentCreateSchema, RegistrationCreateSchema, RegistrationUpdateSchema,
@@ -34,12 +35,6 @@ export interface RegistrationsServiceOptions {
 }
 
 const URL_FIELDS = ['issuer', 'authLoginUrl', 'authTokenUrl', 'jwksUrl'] as const
-
-export const RegistrationDefaults = {
-  deploymentPolicy: 'strict',
-  allowedAlgorithms: ['RS256'],
-  tokenMaxAge: 300
-} as const
 
 function isForeignKeyViolation (err: unknown): boolean {
   const e = err as { code?: string, errno?: number } | null
@@ -97,9 +92,9 @@ export function createRegistrationsService (opts: RegistrationsServiceOptions) {
             contentScope: input.contentScope ?? [],
             usePii: input.usePii ?? false,
             allowAnonymous: input.allowAnonymous ?? false,
-            allowedAlgorithms: input.allowedAlgorithms ?? [...RegistrationDefaults.allowedAlgorithms],
+            allowedAlgorithms: input.allowedAlgorithms ?? [...RegistrationDefaults.algorithms],
             allowedHosts: normalizeHostPatterns(input.allowedHosts ?? []),
-            tokenMaxAge: input.tokenMaxAge ?? RegistrationDefaults.tokenMaxAge,
+            tokenMaxAge: input.tokenMaxAge ?? RegistrationDefaults.maxTokenAgeSeconds,
             lti11ConsumerId: input.lti11ConsumerId ?? null,
             active: input.active ?? true,
             createdAt: at,

@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { createAdminServices, type AdminServices } from '../admin/admin-services.js'
+import { createAdminServices, type WithAdminServices } from '../admin/admin-services.js'
 import { migrateLatest } from '../db/migrate.js'
 import { withContext } from './context.js'
 import { registerConsumersCommand } from './consumers-command.js'
@@ -7,8 +7,6 @@ import { registerRegistrationsCommand } from './registrations-command.js'
 import { registerPassbacksCommand } from './passbacks-command.js'
 
 /** Runs one admin operation against the configured database, with the services the API uses. */
-export type WithAdminServices = <T>(fn: (services: AdminServices) => Promise<T>) => Promise<T>
-
 export const withAdminServices: WithAdminServices = async (fn) => {
   return await withContext(async ({ config, knex, secretBox }) => {
     // As the service does at start (and `keys` here): a fresh database is usable at once.

@@ -4,7 +4,7 @@ import type { ConsumerCreate, ConsumerUpdate, ConsumerView, Lti11SignatureMethod
 import { collect, defined, formatRecord, listOption, nullableOption, parseId, parseInteger, readSecret } from '../admin/cli-support.js'
 import { invalidFields } from '../admin/errors.js'
 import { formatTable, output } from './context.js'
-import type { WithAdminServices } from './admin-commands.js'
+import type { WithAdminServices } from '../admin/admin-services.js'
 
 interface ConsumerOptions {
   name?: string

@@ -7,7 +7,7 @@ import type { PassbackListInput } from '../../schemas/http/admin-passbacks.js'
 import { defined, formatRecord, parseId } from '../admin/cli-support.js'
 import { invalidFields } from '../admin/errors.js'
 import { formatTable, output } from './context.js'
-import type { WithAdminServices } from './admin-commands.js'
+import type { WithAdminServices } from '../admin/admin-services.js'
 
 const optionalId = (text: string | undefined, field: string) => text === undefined ? undefined : parseId(text, field)
 

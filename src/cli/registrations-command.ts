@@ -6,7 +6,7 @@ import type { Command } from 'commander'
 import type { RegistrationCreate, RegistrationUpdate, RegistrationView } from '../../schemas/http/admin-registrations.js'
 import { collect, defined, formatRecord, listOption, nullableOption, parseId, parseInteger } from '../admin/cli-support.js'
 import { formatTable, output } from './context.js'
-import type { WithAdminServices } from './admin-commands.js'
+import type { WithAdminServices } from '../admin/admin-services.js'
 
 interface RegistrationOptions {
   name?: string

@@ -1,10 +1,10 @@
 import type { Knex } from 'knex'
 import { isAppError } from '../errors.js'
-import { createGradedTargetsRepository, type GradedTarget } from '../db/repositories/graded-targets-repository.js'
-import { createPassbackJobsRepository } from '../db/repositories/passback-jobs-repository.js'
+import { createOutboxWriter } from '../db/outbox/writer.js'
 import { isCourseKey } from '../lms/opaque-keys.js'
 import type { CompositeScoreMethod, CompositeScorer } from './composite-score.js'
 import { GradesError } from './errors.js'
+import type { GradedTarget } from './outbox-types.js'
 import { leafScore, platformHostOf } from './passback-plan.js'
 
 export interface ResyncedTarget {
@@ -47,8 +47,7 @@ export interface CourseResyncOptions {
 export async function resyncCourse (options: CourseResyncOptions, courseKey: string): Promise<ResyncResult> {
   if (!isCourseKey(courseKey)) throw GradesError('GRADES_BAD_COURSE_KEY', { courseKey })
   const now = options.now ?? Date.now
-  const targets = createGradedTargetsRepository(options.knex)
-  const jobs = createPassbackJobsRepository(options.knex)
+  const outbox = createOutboxWriter(options.knex)
   const result: ResyncResult = { courseKey, targets: 0, enqueued: [], failed: [] }
 
   async function enqueue (target: GradedTarget): Promise<ResyncedTarget> {
@@ -61,10 +60,10 @@ export async function resyncCourse (options: CourseResyncOptions, courseKey: str
     const { scoreGiven, scoreMaximum } = leafScore({ weightedEarned: score.earned, weightedPossible: score.possible, scoreDeleted: false })
     return options.knex.transaction(async trx => {
       const at = now()
-      const versions = await targets.bumpVersions([target], at, trx)
+      const versions = await outbox.bumpVersions([target], at, trx)
       const version = versions.get(target.targetKey)
       if (version === undefined) throw GradesError('GRADES_UNKNOWN_BLOCK', { targetKey: target.targetKey, reason: 'target deleted' })
-      await jobs.insertMany([{
+      await outbox.insertJobs([{
         kind: target.kind,
         gradedAssignmentId: target.kind === 'lti11' ? target.id : null,
         gradedResourceId: target.kind === 'lti13' ? target.id : null,
@@ -79,12 +78,12 @@ export async function resyncCourse (options: CourseResyncOptions, courseKey: str
         platformHost: platformHostOf(target.platformUrl),
         dueAt: at
       }], at, trx)
-      await jobs.supersedeOlder(target.targetKey, version, at, trx)
+      await outbox.supersedeOlder(target.targetKey, version, at, trx)
       return { targetKey: target.targetKey, usageKey: target.usageKey, version, scoreGiven, scoreMaximum, method: score.method, approximate: score.approximate }
     })
   }
 
-  for (const target of await targets.listForCourse(courseKey)) {
+  for (const target of await outbox.listTargetsForCourse(courseKey)) {
     result.targets++
     try {
       result.enqueued.push(await enqueue(target))

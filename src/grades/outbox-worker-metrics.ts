@@ -1,8 +1,8 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
-import { PassbackStatuses } from '../db/repositories/passbacks-repository.js'
+import { PassbackStatuses } from './outbox-types.js'
 import type { DeliveryMetrics } from './outbox-worker.js'
 
-/** What the gauges read at scrape time (OutboxRepository fits). */
+/** What the gauges read at scrape time (OutboxClaims fits). */
 export interface OutboxStats {
   countByStatus (): Promise<Map<string, number>>
   oldestDueAt (now: number): Promise<number | undefined>

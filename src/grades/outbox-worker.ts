@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
-import type { ClaimCandidate, ClaimedJob, OutboxRepository } from '../db/repositories/outbox-repository.js'
+import type { OutboxClaims } from '../db/outbox/claims.js'
+import type { ClaimCandidate, ClaimedJob } from './outbox-types.js'
 import type { DeliveryOutcome, JobDelivery } from './delivery/job-delivery.js'
 import { backoffDelay, classifyFailure, DEFAULT_BACKOFF, type BackoffPolicy } from './delivery/retry-policy.js'
 
@@ -19,7 +20,7 @@ export interface WorkerLog {
 }
 
 export interface OutboxWorkerOptions {
-  outbox: Pick<OutboxRepository, 'claimDue' | 'markDelivered' | 'retryLater' | 'markDead' | 'markSuperseded' | 'release'>
+  outbox: Pick<OutboxClaims, 'claimDue' | 'markDelivered' | 'retryLater' | 'markDead' | 'markSuperseded' | 'release'>
   delivery: JobDelivery
   /** PASSBACK_MAX_ATTEMPTS: a transient failure on the last attempt makes the job dead. */
   maxAttempts: number

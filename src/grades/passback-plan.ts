@@ -1,5 +1,4 @@
-import type { GradedTarget } from '../db/repositories/graded-targets-repository.js'
-import type { NewPassbackJob, PassbackMethod } from '../db/repositories/passback-jobs-repository.js'
+import type { GradedTarget, NewPassbackJob, PassbackMethod } from './outbox-types.js'
 import { blockTypeOf } from '../lms/opaque-keys.js'
 
 /** One problem's score change, as the pipeline reads it from the event. */

@@ -1,11 +1,11 @@
 import type { Knex } from 'knex'
-import { createGradedTargetsRepository, type GradedTarget } from '../db/repositories/graded-targets-repository.js'
-import { createPassbackJobsRepository } from '../db/repositories/passback-jobs-repository.js'
+import { createOutboxWriter } from '../db/outbox/writer.js'
 import { createProblemScoresRepository } from '../db/repositories/problem-scores-repository.js'
 import { createProcessedEventsRepository } from '../db/repositories/processed-events-repository.js'
 import { courseKeyOfBlock, isBlockKey, isCourseKey } from '../lms/opaque-keys.js'
 import type { CourseStructure } from './course-structure.js'
 import { GradesError } from './errors.js'
+import type { GradedTarget } from './outbox-types.js'
 import { planPassbacks } from './passback-plan.js'
 
 /** A decoded `PROBLEM_WEIGHTED_SCORE_CHANGED`, in the pipeline's words. */
@@ -63,8 +63,7 @@ export function createScoreChangeRecorder (options: ScoreChangeRecorderOptions):
   const now = options.now ?? Date.now
   const processed = createProcessedEventsRepository(knex)
   const ledger = createProblemScoresRepository(knex)
-  const targets = createGradedTargetsRepository(knex)
-  const jobs = createPassbackJobsRepository(knex)
+  const outbox = createOutboxWriter(knex)
 
   /** The problem and, when some launch sits above it, its ancestors: fetched before the transaction (no HTTP inside one). */
   async function keysToMatch (change: ScoreChange, candidates: readonly GradedTarget[]): Promise<Set<string>> {
@@ -84,7 +83,7 @@ export function createScoreChangeRecorder (options: ScoreChangeRecorderOptions):
       }
       // A redelivery must not cost an LMS call; the unique insert below still decides.
       if (await processed.exists(change.ceId)) return { outcome: 'duplicate', jobs: 0 }
-      const candidates = await targets.findForUserCourse(change.lmsUserId, change.courseKey)
+      const candidates = await outbox.findTargetsForUserCourse(change.lmsUserId, change.courseKey)
       const keys = await keysToMatch(change, candidates)
 
       return knex.transaction(async trx => {
@@ -105,12 +104,12 @@ export function createScoreChangeRecorder (options: ScoreChangeRecorderOptions):
         }, trx)
         if (write === 'stale') return { outcome: 'stale', jobs: 0 }
 
-        const matched = (await targets.findForUserCourse(change.lmsUserId, change.courseKey, trx)).filter(t => keys.has(t.usageKey))
+        const matched = (await outbox.findTargetsForUserCourse(change.lmsUserId, change.courseKey, trx)).filter(t => keys.has(t.usageKey))
         if (matched.length === 0) return { outcome: 'unmatched', jobs: 0 }
-        const versions = await targets.bumpVersions(matched, at, trx)
+        const versions = await outbox.bumpVersions(matched, at, trx)
         const planned = planPassbacks(change, matched, versions, { now: at, compositeDelayMs })
-        await jobs.insertMany(planned, at, trx)
-        for (const job of planned) await jobs.supersedeOlder(job.targetKey, job.version, at, trx)
+        await outbox.insertJobs(planned, at, trx)
+        for (const job of planned) await outbox.supersedeOlder(job.targetKey, job.version, at, trx)
         await processed.setOutcome(change.ceId, 'queued', trx)
         return { outcome: 'queued', jobs: planned.length }
       })

@@ -9,7 +9,7 @@
 import type { LmsClient } from '../lms/lms-client.js'
 import { generateLmsUsername, generateUnusablePassword, syntheticEmail } from '../lms/lms-identity.js'
 import { isAppError } from '../errors.js'
-import type { LmsAccountRef } from '../db/repositories/lti-users-repository.js'
+import type { LmsAccountRef } from '../lms/lms-types.js'
 
 export interface NewAccountRequest {
   usePii: boolean

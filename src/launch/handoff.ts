@@ -15,7 +15,7 @@ import { SignJWT } from 'jose'
 import { signLti11Request } from '../lti/v11/oauth-sign.js'
 import { escapeHtml, page } from '../views/html.js'
 import type { SigningKey } from '../keys/tool-keys.js'
-import type { LmsAccountRef } from '../db/repositories/lti-users-repository.js'
+import type { LmsAccountRef } from '../lms/lms-types.js'
 
 export type HandoffMode = 'relay' | 'token' | 'redirect'
 

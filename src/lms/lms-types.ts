@@ -1,5 +1,8 @@
 /** What the LmsClient returns: camelCase views of the LMS JSON, only the fields we use. */
 
+/** The LMS account an LTI user or profile is mapped to, as the identity tables keep it. */
+export interface LmsAccountRef { lmsUserId: number, lmsUsername: string, lmsEmail: string }
+
 export interface LmsAccount {
   readonly id: number
   readonly username: string

@@ -30,7 +30,7 @@ import { createTestDb } from '../helpers/db.js'
 import { signLaunchWithImsLti } from '../helpers/ims-lti-signer.js'
 import { createLti11ConsumersRepository } from '../../src/db/repositories/lti11-consumers-repository.js'
 import { createDeadLettersRepository } from '../../src/db/repositories/dead-letters-repository.js'
-import { createOutboxRepository } from '../../src/db/repositories/outbox-repository.js'
+import { createOutboxClaims } from '../../src/db/outbox/claims.js'
 import { createProblemScoresRepository } from '../../src/db/repositories/problem-scores-repository.js'
 import { CONSUMER_SECRET_CONTEXT } from '../../src/launch/lti11-launch.js'
 import { contentTargetLinkUri } from '../../src/lti/v13/tool-urls.js'
@@ -267,7 +267,7 @@ async function workerHarness (t: Test, composite?: (knex: Knex) => ReturnType<ty
   t.teardown(() => http.close())
   let offset = 0
   const now = () => Date.now() + offset
-  const outbox = createOutboxRepository(db.knex)
+  const outbox = createOutboxClaims(db.knex)
   const worker = createOutboxWorker({
     outbox,
     delivery: createJobDelivery({

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { compositeMethodFor, leafScore, planPassbacks, platformHostOf, scoreRatio } from '../../src/grades/passback-plan.js'
-import type { GradedTarget } from '../../src/db/repositories/graded-targets-repository.js'
+import type { GradedTarget } from '../../src/grades/outbox-types.js'
 
 const COURSE = 'course-v1:edX+DemoX+Demo_Course'
 const block = (type: string, id: string) => `block-v1:edX+DemoX+Demo_Course+type@${type}+block@${id}`

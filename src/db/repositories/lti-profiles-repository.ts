@@ -5,7 +5,7 @@
  */
 import type { Knex } from 'knex'
 import { preparedSql } from '../prepared-statements.js'
-import type { LmsAccountRef } from './lti-users-repository.js'
+import type { LmsAccountRef } from '../../lms/lms-types.js'
 
 export interface LtiProfile extends LmsAccountRef {
   id: number

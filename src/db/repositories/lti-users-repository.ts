@@ -1,8 +1,8 @@
 /** `lti_users`: LTI 1.1 consumer + LTI user_id → LMS account. Optional transaction on every method. */
 import type { Knex } from 'knex'
+import type { LmsAccountRef } from '../../lms/lms-types.js'
 import { preparedSql } from '../prepared-statements.js'
 
-export interface LmsAccountRef { lmsUserId: number, lmsUsername: string, lmsEmail: string }
 export interface LtiUser extends LmsAccountRef { id: number, consumerId: number, ltiUserId: string }
 
 interface Row { id: number, consumer_id: number, lti_user_id: string, lms_user_id: number | string, lms_username: string, lms_email: string }

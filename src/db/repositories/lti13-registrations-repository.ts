@@ -3,10 +3,9 @@
  * Methods take an optional transaction; the caller owns it.
  */
 import type { Knex } from 'knex'
+import type { DeploymentPolicy } from '../../lti/v13/registration.js'
 import { preparedSql } from '../prepared-statements.js'
 import { bool, stringList } from './column-values.js'
-
-export type DeploymentPolicy = 'strict' | 'record'
 
 export interface Lti13RegistrationRow {
   id: number

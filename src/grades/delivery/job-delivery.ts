@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import type { SecretBox } from '../../crypto/secret-box.js'
-import type { ClaimedJob, Lti11Target, Lti13Target, OutboxRepository, ScoreUpdate } from '../../db/repositories/outbox-repository.js'
+import type { OutboxClaims } from '../../db/outbox/claims.js'
+import { isSupersededVersion } from '../../db/outbox/versions.js'
 import { Scope } from '../../lti/claims.js'
 import type { CompositeScorer } from '../composite-score.js'
+import type { ClaimedJob, Lti11Target, Lti13Target, ScoreUpdate } from '../outbox-types.js'
 import { leafScore } from '../passback-plan.js'
-import { isSupersededVersion } from '../version-guard.js'
 import type { AgsSender } from './ags-sender.js'
 import { PassbackError } from './errors.js'
 import type { Lti11OutcomeSender } from './lti11-outcome-sender.js'
@@ -19,7 +20,7 @@ export type DeliveryOutcome =
   | { result: 'superseded', reason: string }
 
 export interface JobDeliveryDeps {
-  outbox: Pick<OutboxRepository, 'hasNewerJob' | 'loadLti11Target' | 'loadLti13Target' | 'targetVersion'>
+  outbox: Pick<OutboxClaims, 'hasNewerJob' | 'loadLti11Target' | 'loadLti13Target' | 'currentVersion'>
   secretBox: Pick<SecretBox, 'open'>
   lti11: Lti11OutcomeSender
   ags: AgsSender
@@ -41,7 +42,7 @@ type Target = { kind: 'lti11', target: Lti11Target } | { kind: 'lti13', target: 
  *
  * Version guards (event-bus.md §7): a job for which a newer job of the same target exists is never
  * sent (its score is stale). A job without a stored score (composite) also follows edx's guard
- * (version-guard.ts): it runs only if the target's `version_number` has not moved past the job's,
+ * (src/db/outbox/versions.ts): it runs only if the target's `version_number` has not moved past the job's,
  * and the version is read again after the score is computed, so a change that arrives meanwhile wins.
  */
 export function createJobDelivery (deps: JobDeliveryDeps): JobDelivery {
@@ -87,8 +88,7 @@ export function createJobDelivery (deps: JobDeliveryDeps): JobDelivery {
         if (!Number.isFinite(block.earned) || !Number.isFinite(block.possible)) throw PassbackError('PASSBACK_SCORE_MISSING', { method: job.method })
         // The same (given, maximum) rule as leaf jobs and resync: earned clamped into 0..possible, 0/0 when nothing is possible.
         score = leafScore({ weightedEarned: block.earned, weightedPossible: block.possible, scoreDeleted: false })
-        const id = loaded.kind === 'lti11' ? loaded.target.assignmentId : loaded.target.resourceId
-        const current = await deps.outbox.targetVersion(job.kind, id)
+        const current = await deps.outbox.currentVersion(job.targetKey)
         if (isSupersededVersion(current, job.version)) return stale(current === undefined ? 'the target was removed' : `the target is at version ${current}`)
         computed = true
       }

@@ -34,7 +34,9 @@ export interface Lti13Registration {
   allowAnonymous?: boolean | undefined
 }
 
+/** What a registration gets for what it leaves unset: the launch check and the admin API read the same values. */
 export const RegistrationDefaults = {
+  deploymentPolicy: 'strict',
   algorithms: ['RS256'] as readonly SignatureAlgorithm[],
   clockLeewaySeconds: 60,
   maxTokenAgeSeconds: 300

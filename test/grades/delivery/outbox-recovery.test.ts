@@ -14,7 +14,7 @@ import type { Knex } from 'knex'
 import { createSecretBox } from '../../../src/crypto/secret-box.js'
 import { createKnex } from '../../../src/db/connection.js'
 import { migrateLatest } from '../../../src/db/migrate.js'
-import { createOutboxRepository } from '../../../src/db/repositories/outbox-repository.js'
+import { createOutboxClaims } from '../../../src/db/outbox/claims.js'
 import { createJobDelivery } from '../../../src/grades/delivery/job-delivery.js'
 import { createLti11OutcomeSender } from '../../../src/grades/delivery/lti11-outcome-sender.js'
 import { createOutboxWorker, type OutboxWorker } from '../../../src/grades/outbox-worker.js'
@@ -47,7 +47,7 @@ async function sharedDb (t: Teardown): Promise<{ knex: Knex, url: string }> {
 function worker (t: Teardown, knex: Knex, options: { owner: string, leaseMs?: number, onResult?: (result: string) => void }): OutboxWorker {
   const http = createOutboundClient({ mode: 'platform', allowLoopbackHttp: true, timeoutMs: 5_000 })
   t.teardown(() => http.close())
-  const outbox = createOutboxRepository(knex)
+  const outbox = createOutboxClaims(knex)
   const delivery = createJobDelivery({
     outbox,
     secretBox,
@@ -91,7 +91,7 @@ function spawnWorker (url: string, leaseMs: number) {
   const mod = (path: string) => pathToFileURL(resolve(path)).href
   const modules = {
     connection: mod('src/db/connection.ts'),
-    outbox: mod('src/db/repositories/outbox-repository.ts'),
+    outbox: mod('src/db/outbox/claims.ts'),
     secretBox: mod('src/crypto/secret-box.ts'),
     http: mod('src/http/outbound-client.ts'),
     delivery: mod('src/grades/delivery/job-delivery.ts'),
@@ -101,7 +101,7 @@ function spawnWorker (url: string, leaseMs: number) {
   const script = `
     const m = JSON.parse(process.env.WORKER_MODULES)
     const { createKnex } = await import(m.connection)
-    const { createOutboxRepository } = await import(m.outbox)
+    const { createOutboxClaims } = await import(m.outbox)
     const { createSecretBox } = await import(m.secretBox)
     const { createOutboundClient } = await import(m.http)
     const { createJobDelivery } = await import(m.delivery)
@@ -109,7 +109,7 @@ function spawnWorker (url: string, leaseMs: number) {
     const { createOutboxWorker } = await import(m.worker)
     const knex = createKnex({ url: process.env.WORKER_DB_URL })
     const http = createOutboundClient({ mode: 'platform', allowLoopbackHttp: true, timeoutMs: 600000 })
-    const outbox = createOutboxRepository(knex)
+    const outbox = createOutboxClaims(knex)
     const delivery = createJobDelivery({ outbox, secretBox: createSecretBox(process.env.WORKER_SECRET), lti11: createLti11OutcomeSender({ http }), ags: { send: async () => { throw new Error('unused') } } })
     const worker = createOutboxWorker({ outbox, delivery, maxAttempts: 5, perHostConcurrency: 4, pollIntervalMs: 50, leaseMs: Number(process.env.WORKER_LEASE_MS), owner: 'doomed-worker' })
     const claimed = await worker.runOnce()
@@ -199,7 +199,7 @@ t.test('concurrent claims take disjoint sets of rows', async t => {
   await seedJobs(db.knex, fake, 40)
   const otherKnex = testBackend === 'mariadb' ? createKnex({ url: db.url, poolMax: 2 }) : db.knex
   if (otherKnex !== db.knex) t.teardown(() => otherKnex.destroy())
-  const claim = (knex: Knex, owner: string) => createOutboxRepository(knex).claimDue({ now: Date.now(), owner, leaseMs: 60_000, scanLimit: 25, choose: c => c.map(x => x.id) })
+  const claim = (knex: Knex, owner: string) => createOutboxClaims(knex).claimDue({ now: Date.now(), owner, leaseMs: 60_000, scanLimit: 25, choose: c => c.map(x => x.id) })
   const rounds = await Promise.all([claim(db.knex, 'a'), claim(otherKnex, 'b'), claim(db.knex, 'c'), claim(otherKnex, 'd')])
   const ids = rounds.flat().map(j => j.id)
   t.equal(new Set(ids).size, ids.length, 'no row in two claims')

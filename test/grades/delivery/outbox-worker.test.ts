@@ -2,7 +2,7 @@ import t from 'tap'
 import type { Knex } from 'knex'
 import { Registry } from 'prom-client'
 import { createSecretBox } from '../../../src/crypto/secret-box.js'
-import { createOutboxRepository } from '../../../src/db/repositories/outbox-repository.js'
+import { createOutboxClaims } from '../../../src/db/outbox/claims.js'
 import { createAccessTokenCache } from '../../../src/grades/delivery/access-token-cache.js'
 import { createAgsSender } from '../../../src/grades/delivery/ags-sender.js'
 import type { CompositeScorer } from '../../../src/grades/composite-score.js'
@@ -38,7 +38,7 @@ async function harness (t: Teardown, options: HarnessOptions = {}) {
   t.teardown(() => http.close())
   let offset = 0
   const now = () => Date.now() + offset
-  const outbox = createOutboxRepository(db.knex)
+  const outbox = createOutboxClaims(db.knex)
   const registry = new Registry()
   const delivery = createJobDelivery({
     outbox,

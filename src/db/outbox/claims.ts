@@ -1,7 +1,7 @@
 /**
  * The delivery side of the grade outbox (`passbacks`): claiming due jobs under a lease, writing
  * each attempt's result, and reading what a delivery needs about its target. The writing side is
- * passback-jobs-repository.ts, the admin view passbacks-repository.ts.
+ * writer.ts, the admin view admin-queries.ts, the version guards versions.ts.
  *
  * Claiming: on MySQL/MariaDB a short transaction `SELECT … FOR UPDATE SKIP LOCKED` then `UPDATE`,
  * so several instances share the queue without ever claiming one row twice; on SQLite (one
@@ -12,15 +12,11 @@
  * overwrite the new owner's result.
  */
 import type { Knex } from 'knex'
+import type { ClaimCandidate, ClaimedJob, Lti11Target, Lti13Target, PassbackStatus, ScoreUpdate } from '../../grades/outbox-types.js'
 import { knexDialect } from '../connection.js'
-import type { PassbackRow, PassbackStatus } from './passbacks-repository.js'
-
-export interface ClaimCandidate {
-  id: number
-  targetKey: string
-  platformHost: string
-  version: number
-}
+import { bool, stringList } from '../repositories/column-values.js'
+import { nullableNumber, type PassbackRow } from './rows.js'
+import { currentVersion, hasNewerJob } from './versions.js'
 
 export interface ClaimOptions {
   now: number
@@ -34,67 +30,13 @@ export interface ClaimOptions {
   choose: (candidates: readonly ClaimCandidate[]) => number[]
 }
 
-export interface ClaimedJob {
-  id: number
-  kind: 'lti11' | 'lti13'
-  gradedAssignmentId: number | null
-  gradedResourceId: number | null
-  targetKey: string
-  version: number
-  method: string
-  scoreGiven: number | null
-  scoreMaximum: number | null
-  eventTimeUs: number
-  platformHost: string
-  /** Attempts including this one. */
-  attempts: number
-  dueAt: number
-  leaseUntil: number
-}
-
-export interface Lti11Target {
-  assignmentId: number
-  versionNumber: number
-  sourcedId: string
-  outcomeUrl: string
-  lmsUserId: number
-  lmsUsername: string
-  courseKey: string
-  usageKey: string
-  consumer: { id: number, consumerKey: string, secretEnc: string, outcomeHosts: string[], active: boolean }
-}
-
-export interface Lti13Target {
-  resourceId: number
-  versionNumber: number
-  lineitemUrl: string
-  /** AGS scopes the launch granted. */
-  scopes: string[]
-  sub: string
-  lmsUserId: number
-  lmsUsername: string
-  courseKey: string
-  usageKey: string
-  registration: {
-    id: number
-    clientId: string
-    issuer: string
-    authTokenUrl: string
-    authTokenAudience: string | null
-    allowedHosts: string[]
-    active: boolean
-  }
-}
-
-export interface ScoreUpdate { scoreGiven: number, scoreMaximum: number }
-
 const CLAIMABLE_WAITING = ['pending', 'failed'] as const satisfies readonly PassbackStatus[]
 /** Waiting and due, or delivering with an expired lease (a worker died). */
 const CLAIMABLE = [...CLAIMABLE_WAITING, 'delivering'] as const satisfies readonly PassbackStatus[]
 
 type CandidateRow = Pick<PassbackRow, 'id' | 'target_key' | 'platform_host' | 'version' | 'due_at'>
 
-export function createOutboxRepository (knex: Knex) {
+export function createOutboxClaims (knex: Knex) {
   const mysql = knexDialect(knex) === 'mysql'
 
   /**
@@ -197,7 +139,7 @@ export function createOutboxRepository (knex: Knex) {
 
     /** True when a job with a higher version exists for the target: this one's score is stale. */
     async hasNewerJob (targetKey: string, version: number): Promise<boolean> {
-      return (await knex('passbacks').first('id').where('target_key', targetKey).andWhere('version', '>', version)) !== undefined
+      return hasNewerJob(knex, { targetKey, version })
     },
 
     async loadLti11Target (assignmentId: number): Promise<Lti11Target | undefined> {
@@ -218,7 +160,7 @@ export function createOutboxRepository (knex: Knex) {
         lmsUsername: row.lms_username,
         courseKey: row.course_key,
         usageKey: row.usage_key,
-        consumer: { id: Number(row.consumer_id), consumerKey: row.consumer_key, secretEnc: row.secret_enc, outcomeHosts: stringList(row.outcome_hosts), active: bool(row.active) }
+        consumer: { id: Number(row.consumer_id), consumerKey: row.consumer_key, secretEnc: row.secret_enc, outcomeHosts: stringList(row.outcome_hosts, 'lti11_consumers', 'outcome_hosts'), active: bool(row.active) }
       }
     },
 
@@ -234,7 +176,7 @@ export function createOutboxRepository (knex: Knex) {
         resourceId: Number(row.id),
         versionNumber: Number(row.version_number),
         lineitemUrl: row.lineitem_url,
-        scopes: stringList(row.scopes),
+        scopes: stringList(row.scopes, 'graded_resources', 'scopes'),
         sub: row.sub,
         lmsUserId: Number(row.lms_user_id),
         lmsUsername: row.lms_username,
@@ -246,16 +188,15 @@ export function createOutboxRepository (knex: Knex) {
           issuer: row.issuer,
           authTokenUrl: row.auth_token_url,
           authTokenAudience: row.auth_token_audience,
-          allowedHosts: stringList(row.allowed_hosts),
+          allowedHosts: stringList(row.allowed_hosts, 'lti13_registrations', 'allowed_hosts'),
           active: bool(row.active)
         }
       }
     },
 
-    /** Current version of a graded assignment/resource, undefined when it is gone (edx's re-read). */
-    async targetVersion (kind: 'lti11' | 'lti13', id: number): Promise<number | undefined> {
-      const row = await knex(kind === 'lti11' ? 'graded_assignments' : 'graded_resources').first('version_number').where('id', id) as { version_number: number | string } | undefined
-      return row === undefined ? undefined : Number(row.version_number)
+    /** Current version of the job's graded assignment/resource, undefined when it is gone (edx's re-read). */
+    async currentVersion (targetKey: string): Promise<number | undefined> {
+      return currentVersion(knex, targetKey)
     },
 
     /** Jobs per status, for the queue-depth gauge. */
@@ -272,7 +213,7 @@ export function createOutboxRepository (knex: Knex) {
   }
 }
 
-export type OutboxRepository = ReturnType<typeof createOutboxRepository>
+export type OutboxClaims = ReturnType<typeof createOutboxClaims>
 
 interface Lti11TargetRow {
   id: number
@@ -310,32 +251,20 @@ interface Lti13TargetRow {
 }
 
 function toClaimed (row: PassbackRow): ClaimedJob {
-  const nullable = (v: number | string | null): number | null => (v === null ? null : Number(v))
   return {
     id: Number(row.id),
     kind: row.kind === 'lti13' ? 'lti13' : 'lti11',
-    gradedAssignmentId: nullable(row.graded_assignment_id),
-    gradedResourceId: nullable(row.graded_resource_id),
+    gradedAssignmentId: nullableNumber(row.graded_assignment_id),
+    gradedResourceId: nullableNumber(row.graded_resource_id),
     targetKey: row.target_key,
     version: Number(row.version),
     method: row.method,
-    scoreGiven: nullable(row.score_given),
-    scoreMaximum: nullable(row.score_maximum),
+    scoreGiven: nullableNumber(row.score_given),
+    scoreMaximum: nullableNumber(row.score_maximum),
     eventTimeUs: Number(row.event_time_us),
     platformHost: row.platform_host,
     attempts: Number(row.attempts),
     dueAt: Number(row.due_at),
     leaseUntil: Number(row.lease_until)
   }
-}
-
-function bool (v: number | boolean): boolean {
-  return v === true || Number(v) === 1
-}
-
-/** JSON text array of strings. A corrupt value fails the delivery rather than silently widening an allow-list. */
-function stringList (text: string | null): string[] {
-  const value: unknown = text === null ? null : JSON.parse(text)
-  if (!Array.isArray(value) || !value.every(v => typeof v === 'string')) throw new Error('a host or scope list column is not a JSON array of strings')
-  return value
 }

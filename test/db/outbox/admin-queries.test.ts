@@ -1,7 +1,7 @@
 import t from 'tap'
 import type { Knex } from 'knex'
 import { createTestDb } from '../../helpers/db.js'
-import { createPassbacksRepository } from '../../../src/db/repositories/passbacks-repository.js'
+import { createOutboxAdminQueries } from '../../../src/db/outbox/admin-queries.js'
 
 async function insertJobs (knex: Knex, jobs: Array<Record<string, unknown>>): Promise<number[]> {
   const ids: number[] = []
@@ -17,7 +17,7 @@ async function insertJobs (knex: Knex, jobs: Array<Record<string, unknown>>): Pr
 
 t.test('requeue changes only failed and dead rows, in bounded batches', async t => {
   const db = await createTestDb(t)
-  const repo = createPassbacksRepository(db.knex)
+  const repo = createOutboxAdminQueries(db.knex)
   const statuses = ['pending', 'delivering', 'delivered', 'failed', 'dead', 'superseded']
   const ids = await insertJobs(db.knex, statuses.map((status, i) => ({ target_key: `a:${i}`, status, lease_owner: 'w', lease_until: 99 })))
   t.equal(await repo.requeue(ids, 1234), 2)
@@ -41,7 +41,7 @@ t.test('requeue changes only failed and dead rows, in bounded batches', async t 
 
 t.test('stale jobs: a newer version for the same target exists', async t => {
   const db = await createTestDb(t)
-  const repo = createPassbacksRepository(db.knex)
+  const repo = createOutboxAdminQueries(db.knex)
   const [old, mid, newest, alone] = await insertJobs(db.knex, [
     { target_key: 'a:1', version: 1 },
     { target_key: 'a:1', version: 2, status: 'failed' },

@@ -1,7 +1,8 @@
 /**
  * LTI 1.1 outcome targets: `outcome_services` (one per consumer and URL) and `graded_assignments`
  * (one per LTI user and launched block). Upserts keep `version_number`: a re-launch refreshes the
- * sourcedid without resetting the version guard.
+ * sourcedid without resetting the version guard. A launch writes these; the outbox's writer
+ * (writer.ts) reads them as graded targets and bumps their versions.
  */
 import { createHash } from 'node:crypto'
 import type { Knex } from 'knex'

@@ -1,7 +1,8 @@
 /**
  * `graded_resources`: one AGS line item per LTI 1.3 profile and launched block, captured at launch
  * and read by the passback pipeline. The upsert refreshes what the latest launch said (line item,
- * scopes, deployment) and keeps `version_number`, the version guard of queued scores.
+ * scopes, deployment) and keeps `version_number`, the version guard of queued scores
+ * (versions.ts). A launch writes these; the outbox's writer (writer.ts) reads them as graded targets.
  */
 import type { Knex } from 'knex'
 

@@ -1,75 +1,13 @@
 /**
  * The grade outbox (`passbacks`) as the admin sees it: listing with the consumer or registration a
  * job belongs to (through its graded assignment / graded resource), and putting failed or dead jobs
- * back in the queue. The worker's claim/complete queries live with the worker. Optional
- * transaction on every method; the caller owns it.
+ * back in the queue. The worker's claim/complete queries are claims.ts, the stale check
+ * versions.ts. Optional transaction on every method; the caller owns it.
  */
 import type { Knex } from 'knex'
-
-export const PassbackStatuses = ['pending', 'delivering', 'delivered', 'failed', 'dead', 'superseded'] as const
-export type PassbackStatus = typeof PassbackStatuses[number]
-
-/** The states an admin may send back to `pending`. */
-export const RetryableStatuses = ['failed', 'dead'] as const satisfies readonly PassbackStatus[]
-export type RetryableStatus = typeof RetryableStatuses[number]
-
-export interface PassbackRow {
-  id: number
-  kind: string
-  graded_assignment_id: number | null
-  graded_resource_id: number | null
-  target_key: string
-  version: number
-  method: string
-  score_given: number | null
-  score_maximum: number | null
-  event_time_us: number
-  ce_id: string | null
-  platform_host: string
-  status: string
-  attempts: number
-  last_error: string | null
-  due_at: number
-  lease_until: number | null
-  lease_owner: string | null
-  delivered_at: number | null
-  created_at: number
-  updated_at: number
-}
-
-export interface PassbackJob {
-  id: number
-  kind: 'lti11' | 'lti13'
-  status: PassbackStatus
-  targetKey: string
-  version: number
-  method: string
-  scoreGiven: number | null
-  scoreMaximum: number | null
-  platformHost: string
-  attempts: number
-  lastError: string | null
-  dueAt: number
-  deliveredAt: number | null
-  createdAt: number
-  updatedAt: number
-  /** The LTI 1.1 consumer (through graded_assignments → outcome_services), if any. */
-  consumerId: number | null
-  /** The LTI 1.3 registration (through graded_resources → lti_profiles), if any. */
-  registrationId: number | null
-  courseKey: string | null
-  usageKey: string | null
-}
-
-export interface PassbackFilter {
-  status?: PassbackStatus | undefined
-  consumerId?: number | undefined
-  registrationId?: number | undefined
-  /** Cursor: only ids below this one (the list runs newest first). */
-  before?: number | undefined
-}
-
-export interface RetryScope { consumerId?: number | undefined, registrationId?: number | undefined }
+import { RetryableStatuses, type PassbackFilter, type PassbackJob, type PassbackStatus, type RetryableStatus, type RetryScope } from '../../grades/outbox-types.js'
+import { nullableNumber, type PassbackRow } from './rows.js'
+import { newerJobs, outerJob } from './versions.js'
 
 type JoinedRow = PassbackRow & {
   consumer_id: number | null
@@ -80,7 +18,7 @@ type JoinedRow = PassbackRow & {
   gr_usage_key: string | null
 }
 
-export function createPassbacksRepository (knex: Knex) {
+export function createOutboxAdminQueries (knex: Knex) {
   const db = (trx?: Knex.Transaction) => trx ?? knex
 
   function joined (trx?: Knex.Transaction): Knex.QueryBuilder {
@@ -103,12 +41,8 @@ export function createPassbacksRepository (knex: Knex) {
     return query
   }
 
-  /** Correlated subquery: a job for the same target with a higher version. */
-  function newerVersion (this: Knex.QueryBuilder): void {
-    this.select(knex.raw('1')).from('passbacks as newer')
-      .whereRaw('?? = ??', ['newer.target_key', 'p.target_key'])
-      .andWhereRaw('?? > ??', ['newer.version', 'p.version'])
-  }
+  /** A job for the same target as the outer row `p` with a higher version. */
+  const newerVersion = () => newerJobs(knex, outerJob(knex, 'p')).select(knex.raw('1'))
 
   function inScope (status: RetryableStatus, scope: RetryScope, trx?: Knex.Transaction): Knex.QueryBuilder {
     const query = db(trx)('passbacks as p').where('p.status', status)
@@ -145,12 +79,7 @@ export function createPassbacksRepository (knex: Knex) {
 
     /** True when a job for the same target with a higher version exists: the older score is stale. */
     async hasNewerVersion (id: number, trx?: Knex.Transaction): Promise<boolean> {
-      const row = await db(trx)('passbacks as p')
-        .join('passbacks as newer', function () {
-          this.on('newer.target_key', '=', 'p.target_key').andOn('newer.version', '>', 'p.version')
-        })
-        .where('p.id', id)
-        .first('newer.id')
+      const row = await db(trx)('passbacks as p').where('p.id', id).whereExists(newerVersion()).first('p.id')
       return row !== undefined
     },
 
@@ -160,14 +89,14 @@ export function createPassbacksRepository (knex: Knex) {
      */
     async listRetryableIds (status: RetryableStatus, scope: RetryScope, trx?: Knex.Transaction): Promise<number[]> {
       const rows = await inScope(status, scope, trx).select('p.id')
-        .whereNotExists(newerVersion)
+        .whereNotExists(newerVersion())
         .orderBy('p.id', 'asc') as Array<{ id: number | string }>
       return rows.map(r => Number(r.id))
     },
 
     /** How many jobs in `status` (and scope) are stale: a newer version exists for their target. */
     async countStale (status: RetryableStatus, scope: RetryScope, trx?: Knex.Transaction): Promise<number> {
-      const row = await inScope(status, scope, trx).whereExists(newerVersion).count({ n: '*' }).first() as { n: number | string } | undefined
+      const row = await inScope(status, scope, trx).whereExists(newerVersion()).count({ n: '*' }).first() as { n: number | string } | undefined
       return Number(row?.n ?? 0)
     },
 
@@ -190,11 +119,7 @@ export function createPassbacksRepository (knex: Knex) {
   }
 }
 
-export type PassbacksRepository = ReturnType<typeof createPassbacksRepository>
-
-function nullableNumber (v: number | string | null): number | null {
-  return v === null ? null : Number(v)
-}
+export type OutboxAdminQueries = ReturnType<typeof createOutboxAdminQueries>
 
 function fromRow (row: JoinedRow): PassbackJob {
   return {

@@ -1,42 +1,18 @@
 /**
- * Grade targets: LTI 1.1 `graded_assignments` (through their outcome service) and LTI 1.3
- * `graded_resources` (through their AGS line item), read as one shape because a score change feeds
- * both the same way. A target is named by its `target_key`: `a:<assignment id>` or
- * `r:<resource id>`, the key the outbox (`passbacks`) is unique on with the version.
- * Optional transaction on every method; the caller owns it.
+ * The writing side of the grade outbox: the targets a score change or a resync reaches, their
+ * version counters, and the jobs queued for them. `passbacks` is unique on (target_key, version),
+ * so one change can never queue two jobs for one target. Optional transaction on every method; the
+ * caller owns it (the score change writes its ledger row, the versions and the jobs in one).
  */
 import type { Knex } from 'knex'
+import { targetKeyOf, type GradedTarget, type NewPassbackJob, type TargetKind } from '../../grades/outbox-types.js'
+import type { AssignmentTargetRow, ResourceTargetRow } from './rows.js'
+import { versionsOf } from './versions.js'
 
-export type TargetKind = 'lti11' | 'lti13'
+/** States in which an older job is replaced by a newer version for the same target. */
+const REPLACEABLE = ['pending', 'failed'] as const
 
-export interface GradedTarget {
-  /** `a:<graded_assignments.id>` or `r:<graded_resources.id>`. */
-  targetKey: string
-  kind: TargetKind
-  id: number
-  lmsUserId: number
-  lmsUsername: string
-  courseKey: string
-  usageKey: string
-  versionNumber: number
-  /** LTI 1.1 outcome service URL or LTI 1.3 line item URL: where the score goes. */
-  platformUrl: string
-}
-
-export function targetKeyOf (kind: TargetKind, id: number): string {
-  return `${kind === 'lti11' ? 'a' : 'r'}:${id}`
-}
-
-export function parseTargetKey (targetKey: string): { kind: TargetKind, id: number } | undefined {
-  const m = /^([ar]):([1-9][0-9]{0,15})$/.exec(targetKey)
-  if (m === null) return undefined
-  return { kind: m[1] === 'a' ? 'lti11' : 'lti13', id: Number(m[2]) }
-}
-
-interface AssignmentRow { id: number, lms_user_id: number | string, lms_username: string, course_key: string, usage_key: string, version_number: number, url: string }
-interface ResourceRow { id: number, lms_user_id: number | string, lms_username: string, course_key: string, usage_key: string, version_number: number, lineitem_url: string }
-
-function fromAssignment (row: AssignmentRow): GradedTarget {
+function fromAssignment (row: AssignmentTargetRow): GradedTarget {
   return {
     targetKey: targetKeyOf('lti11', Number(row.id)),
     kind: 'lti11',
@@ -50,7 +26,7 @@ function fromAssignment (row: AssignmentRow): GradedTarget {
   }
 }
 
-function fromResource (row: ResourceRow): GradedTarget {
+function fromResource (row: ResourceTargetRow): GradedTarget {
   return {
     targetKey: targetKeyOf('lti13', Number(row.id)),
     kind: 'lti13',
@@ -64,7 +40,7 @@ function fromResource (row: ResourceRow): GradedTarget {
   }
 }
 
-export function createGradedTargetsRepository (knex: Knex) {
+export function createOutboxWriter (knex: Knex) {
   const db = (trx?: Knex.Transaction) => trx ?? knex
 
   function assignments (trx?: Knex.Transaction): Knex.QueryBuilder {
@@ -81,20 +57,13 @@ export function createGradedTargetsRepository (knex: Knex) {
   }
 
   async function both (a: Knex.QueryBuilder, r: Knex.QueryBuilder): Promise<GradedTarget[]> {
-    const [aRows, rRows] = [await a as AssignmentRow[], await r as ResourceRow[]]
+    const [aRows, rRows] = [await a as AssignmentTargetRow[], await r as ResourceTargetRow[]]
     return [...aRows.map(fromAssignment), ...rRows.map(fromResource)]
-  }
-
-  async function versionsOf (kind: TargetKind, ids: number[], trx?: Knex.Transaction): Promise<Array<[string, number]>> {
-    if (ids.length === 0) return []
-    const rows = await db(trx)(kind === 'lti11' ? 'graded_assignments' : 'graded_resources')
-      .select('id', 'version_number').whereIn('id', ids) as Array<{ id: number, version_number: number }>
-    return rows.map(row => [targetKeyOf(kind, Number(row.id)), Number(row.version_number)])
   }
 
   return {
     /** Every target of one learner in one course (index `ix_*__lms_user_id_course_key`). */
-    async findForUserCourse (lmsUserId: number, courseKey: string, trx?: Knex.Transaction): Promise<GradedTarget[]> {
+    async findTargetsForUserCourse (lmsUserId: number, courseKey: string, trx?: Knex.Transaction): Promise<GradedTarget[]> {
       return both(
         assignments(trx).where({ 'ga.lms_user_id': lmsUserId, 'ga.course_key': courseKey }),
         resources(trx).where({ 'gr.lms_user_id': lmsUserId, 'gr.course_key': courseKey })
@@ -102,7 +71,7 @@ export function createGradedTargetsRepository (knex: Knex) {
     },
 
     /** Every target in a course, for resync; ordered by id within each kind. */
-    async listForCourse (courseKey: string, trx?: Knex.Transaction): Promise<GradedTarget[]> {
+    async listTargetsForCourse (courseKey: string, trx?: Knex.Transaction): Promise<GradedTarget[]> {
       return both(
         assignments(trx).where('ga.course_key', courseKey).orderBy('ga.id'),
         resources(trx).where('gr.course_key', courseKey).orderBy('gr.id')
@@ -123,19 +92,44 @@ export function createGradedTargetsRepository (knex: Knex) {
         await db(trx)(kind === 'lti11' ? 'graded_assignments' : 'graded_resources')
           .whereIn('id', list)
           .update({ version_number: knex.raw('version_number + 1'), updated_at: now })
-        for (const [key, version] of await versionsOf(kind, list, trx)) out.set(key, version)
+        for (const [key, version] of await versionsOf(db(trx), kind, list)) out.set(key, version)
       }
       return out
     },
 
-    /** The target's current version, or undefined when the target no longer exists. */
-    async currentVersion (targetKey: string, trx?: Knex.Transaction): Promise<number | undefined> {
-      const parsed = parseTargetKey(targetKey)
-      if (parsed === undefined) return undefined
-      const [entry] = await versionsOf(parsed.kind, [parsed.id], trx)
-      return entry?.[1]
+    async insertJobs (jobs: readonly NewPassbackJob[], now: number, trx?: Knex.Transaction): Promise<void> {
+      if (jobs.length === 0) return
+      await db(trx)('passbacks').insert(jobs.map(job => ({
+        kind: job.kind,
+        graded_assignment_id: job.gradedAssignmentId,
+        graded_resource_id: job.gradedResourceId,
+        target_key: job.targetKey,
+        version: job.version,
+        method: job.method,
+        score_given: job.scoreGiven,
+        score_maximum: job.scoreMaximum,
+        event_time_us: job.eventTimeUs,
+        ce_id: job.ceId,
+        platform_host: job.platformHost,
+        status: 'pending',
+        attempts: 0,
+        due_at: job.dueAt,
+        created_at: now,
+        updated_at: now
+      })))
+    },
+
+    /**
+     * Marks waiting jobs of older versions of the target `superseded`: only the newest score of a
+     * target is worth sending (edx's version guard, applied when the newer job is written so the
+     * outbox shows exactly one job to send). Jobs already being delivered are left alone; the
+     * delivery side re-checks the version before it sends (versions.ts).
+     */
+    async supersedeOlder (targetKey: string, version: number, now: number, trx?: Knex.Transaction): Promise<number> {
+      return db(trx)('passbacks').where('target_key', targetKey).andWhere('version', '<', version).whereIn('status', [...REPLACEABLE])
+        .update({ status: 'superseded', updated_at: now })
     }
   }
 }
 
-export type GradedTargetsRepository = ReturnType<typeof createGradedTargetsRepository>
+export type OutboxWriter = ReturnType<typeof createOutboxWriter>

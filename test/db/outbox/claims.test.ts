@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { Knex } from 'knex'
-import { createOutboxRepository } from '../../../src/db/repositories/outbox-repository.js'
+import { createOutboxClaims } from '../../../src/db/outbox/claims.js'
 import { createTestDb } from '../../helpers/db.js'
 
 const NOW = 1_800_000_000_000
@@ -15,7 +15,7 @@ async function job (knex: Knex, over: Record<string, unknown>): Promise<number> 
 
 t.test('claim: waiting, failed and lease-expired jobs merged in due order, busy targets and excluded hosts skipped, LIMIT kept', async t => {
   const { knex } = await createTestDb(t)
-  const outbox = createOutboxRepository(knex)
+  const outbox = createOutboxClaims(knex)
   const expired = await job(knex, { status: 'delivering', due_at: NOW - 500, lease_until: NOW - 1, lease_owner: 'dead-worker' })
   const failed = await job(knex, { status: 'failed', due_at: NOW - 300 })
   const pending = await job(knex, { due_at: NOW - 400 })
@@ -48,7 +48,7 @@ t.test('on SQLite the claim reads walk an index in due order: no sort of every d
   const reads: Array<{ sql: string, bindings: readonly unknown[] }> = []
   const listen = (q: { sql: string, bindings: readonly unknown[] }) => { if (q.sql.includes('from `passbacks` as `p`')) reads.push(q) }
   knex.on('query', listen)
-  await createOutboxRepository(knex).claimDue({ now: NOW, owner: 'o', leaseMs: 1000, scanLimit: 10, choose: () => [] })
+  await createOutboxClaims(knex).claimDue({ now: NOW, owner: 'o', leaseMs: 1000, scanLimit: 10, choose: () => [] })
   knex.off('query', listen)
   t.equal(reads.length, 3, 'one read per claimable state')
   const plan = async (i: number) => (await knex.raw(`EXPLAIN QUERY PLAN ${reads[i]!.sql}`, reads[i]!.bindings as never) as Array<{ detail: string }>).map(r => r.detail).join(' | ')
