@@ -6,6 +6,7 @@
  */
 import { readFileSync, existsSync } from 'node:fs'
 import { isIP } from 'node:net'
+import { hostname } from 'node:os'
 import { parse as parseDotenv } from 'dotenv'
 import { Type, type Static } from 'typebox'
 import { Value } from 'typebox/value'
@@ -85,6 +86,13 @@ export const ConfigSchema = Type.Object({
   KAFKA_HEARTBEAT_INTERVAL_MS: Int(3000, 100, 'consumer heartbeat interval; keep below a third of KAFKA_SESSION_TIMEOUT_MS', 60000),
   EVENT_BUS_TOPIC_PREFIX: Type.String({ default: '' }),
   EVENT_BUS_TOPIC: Type.String({ default: 'learning-problem-score-lifecycle', minLength: 1 }),
+  EVENT_BUS_BACKEND: Type.Optional(Type.Union([Type.Literal('kafka'), Type.Literal('redis')], { description: 'where score events come from; default kafka when KAFKA_BROKERS is set, redis when REDIS_URL is set' })),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'Open edX Redis Streams event bus: redis://[:password@]host:6379/db, rediss:// for TLS; unset = Redis source off' })),
+  REDIS_CONSUMER_GROUP: OptString('our consumer group on the stream (default KAFKA_GROUP_ID); never another service\'s group'),
+  REDIS_CONSUMER_NAME: OptString('this instance\'s consumer name in the group (default host name + pid); keep it stable per instance'),
+  REDIS_BLOCK_MS: Int(2000, 10, 'XREADGROUP BLOCK: longest one read waits for new entries', 60000),
+  REDIS_BATCH_SIZE: Int(100, 1, 'XREADGROUP COUNT: entries read per call', 10000),
+  REDIS_CLAIM_IDLE_MS: Int(60000, 1000, 'entries pending this long at another (crashed) consumer of the group are claimed with XAUTOCLAIM'),
   SCHEMA_REGISTRY_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'Confluent Schema Registry; unset = bundled writer schema' })),
   SCHEMA_REGISTRY_USERNAME: OptString('Schema Registry basic-auth user'),
   SCHEMA_REGISTRY_PASSWORD: OptString('Schema Registry basic-auth password'),
@@ -116,6 +124,12 @@ export type Config = Static<typeof ConfigSchema> & {
   /** Derived: SECRET_KEY, or the well-known development secret in test/demo mode. */
   secretKey: string
   kafkaBrokers: string[]
+  /** Derived: which event bus the consumer reads; `none` when neither KAFKA_BROKERS nor REDIS_URL is set. */
+  eventBusBackend: 'kafka' | 'redis' | 'none'
+  /** Derived: REDIS_CONSUMER_GROUP, else KAFKA_GROUP_ID. */
+  redisConsumerGroup: string
+  /** Derived: REDIS_CONSUMER_NAME, else `<host>-<pid>`. */
+  redisConsumerName: string
   /** Derived from TRUST_PROXY, in the form Fastify's `trustProxy` takes. */
   trustProxy: boolean | string[]
 }
@@ -174,6 +188,9 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, options: { env
     publicOrigin: cfg.PUBLIC_URL.replace(/\/+$/, ''),
     secretKey: cfg.SECRET_KEY ?? (relaxed ? INSECURE_DEV_SECRET : ''),
     kafkaBrokers: cfg.KAFKA_BROKERS ? cfg.KAFKA_BROKERS.split(',').map(s => s.trim()).filter(Boolean) : [],
+    eventBusBackend: cfg.EVENT_BUS_BACKEND ?? (cfg.KAFKA_BROKERS ? 'kafka' : cfg.REDIS_URL ? 'redis' : 'none'),
+    redisConsumerGroup: cfg.REDIS_CONSUMER_GROUP ?? cfg.KAFKA_GROUP_ID,
+    redisConsumerName: cfg.REDIS_CONSUMER_NAME ?? `${hostname()}-${process.pid}`,
     trustProxy: parseTrustProxy(cfg.TRUST_PROXY) ?? false
   }
 }
@@ -283,6 +300,14 @@ function crossChecks (cfg: Static<typeof ConfigSchema>): string[] {
   if (Boolean(cfg.SCHEMA_REGISTRY_USERNAME) !== Boolean(cfg.SCHEMA_REGISTRY_PASSWORD)) {
     problems.push('SCHEMA_REGISTRY_USERNAME, SCHEMA_REGISTRY_PASSWORD: set both or none')
   }
+  if (cfg.KAFKA_BROKERS && cfg.REDIS_URL && !cfg.EVENT_BUS_BACKEND) {
+    problems.push('KAFKA_BROKERS, REDIS_URL: both are set; choose the event bus with EVENT_BUS_BACKEND=kafka or EVENT_BUS_BACKEND=redis')
+  }
+  if (cfg.EVENT_BUS_BACKEND === 'kafka' && !cfg.KAFKA_BROKERS) problems.push('KAFKA_BROKERS: required by EVENT_BUS_BACKEND=kafka')
+  if (cfg.EVENT_BUS_BACKEND === 'redis' && !cfg.REDIS_URL) problems.push('REDIS_URL: required by EVENT_BUS_BACKEND=redis')
+  if (cfg.REDIS_URL && !validRedisUrl(cfg.REDIS_URL)) {
+    problems.push('REDIS_URL: not a usable URL; redis://[:password@]host[:port][/db] or rediss:// (db a number)')
+  }
   if (cfg.OUTBOUND_ALLOW_LOOPBACK_HTTP && cfg.NODE_ENV === 'production') {
     problems.push('OUTBOUND_ALLOW_LOOPBACK_HTTP: only allowed with NODE_ENV=test, demo or development')
   }
@@ -295,8 +320,28 @@ function crossChecks (cfg: Static<typeof ConfigSchema>): string[] {
   return problems
 }
 
+/** redis://[user[:password]@]host[:port][/db]: a host, and a db that is a number when given. */
+function validRedisUrl (value: string): boolean {
+  try {
+    const u = new URL(value)
+    return u.hostname !== '' && /^\/?(\d+)?$/.test(u.pathname)
+  } catch {
+    return false
+  }
+}
+
+/** The password inside REDIS_URL, if any (for log redaction). */
+function redisPassword (url: string | undefined): string | undefined {
+  if (!url) return undefined
+  try {
+    return decodeURIComponent(new URL(url).password) || undefined
+  } catch {
+    return undefined
+  }
+}
+
 /** Values that must never appear in logs, for the logger's redaction and for tests. */
 export function secretValues (cfg: Config): string[] {
   return [cfg.SECRET_KEY, cfg.ADMIN_TOKEN, cfg.LMS_CLIENT_SECRET, cfg.LMS_RELAY_CONSUMER_SECRET,
-    cfg.KAFKA_SASL_PASSWORD, cfg.SCHEMA_REGISTRY_PASSWORD, cfg.DATABASE_PASSWORD].filter((v): v is string => Boolean(v))
+    cfg.KAFKA_SASL_PASSWORD, cfg.SCHEMA_REGISTRY_PASSWORD, cfg.DATABASE_PASSWORD, redisPassword(cfg.REDIS_URL), cfg.REDIS_URL].filter((v): v is string => Boolean(v))
 }

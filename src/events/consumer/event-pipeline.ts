@@ -41,7 +41,9 @@ export function lmsClientFromConfig (config: Config): LmsClient | undefined {
 /** Decoder (registry or bundled schema), relevance set, recorder and processor, wired from the configuration. */
 export function createEventPipeline (options: EventPipelineOptions): EventPipeline {
   const { config, knex, logger } = options
-  const registry = config.SCHEMA_REGISTRY_URL
+  // Redis entries carry the bare Avro body (event-bus.md §9): no registry, the bundled schema.
+  const redis = config.eventBusBackend === 'redis'
+  const registry = config.SCHEMA_REGISTRY_URL && !redis
     ? createSchemaRegistryClient({
       url: config.SCHEMA_REGISTRY_URL,
       basicAuth: config.SCHEMA_REGISTRY_USERNAME && config.SCHEMA_REGISTRY_PASSWORD
@@ -49,7 +51,7 @@ export function createEventPipeline (options: EventPipelineOptions): EventPipeli
         : undefined
     })
     : undefined
-  const decoder = createWeightedScoreDecoder({ registry })
+  const decoder = createWeightedScoreDecoder({ registry, framing: redis ? 'schemaless' : 'confluent' })
   const relevantUsers = options.relevantUsers ?? new RelevantUsers({
     ...options.relevantUsersOptions,
     source: createRelevantUserSource(knex),

@@ -3,7 +3,7 @@ import type { Type } from 'avsc'
 import { EventError } from '../errors.js'
 import { BoundedCache } from './bounded-cache.js'
 import { weightedScoreSchema, weightedScoreType } from './bundled-schema.js'
-import { readConfluentFrame } from './confluent-frame.js'
+import { readConfluentFrame, type ConfluentFrame } from './confluent-frame.js'
 import { WEIGHTED_SCORE_CHANGED_EVENT_TYPE } from './event-type.js'
 import { classifyEventType, classifyMessage, type EventTypeClassification, type KafkaHeaders, type MessageClassification, type OpenEdxHeaders } from './open-edx-headers.js'
 import type { SchemaRegistryClient } from './schema-registry-client.js'
@@ -20,6 +20,12 @@ export interface WeightedScoreDecoderOptions {
    * uses the identical schema (event-bus.md §5).
    */
   registry?: SchemaRegistryClient | undefined
+  /**
+   * `confluent` (Kafka): magic byte + schema id before the Avro body. `schemaless` (Redis Streams,
+   * event-bus.md §9): the value is the bare Avro body, always read with the bundled schema (there is
+   * no registry and no schema id on that bus). Default `confluent`.
+   */
+  framing?: 'confluent' | 'schemaless' | undefined
   /** Resolvers kept per schema id; default 64. */
   maxCachedResolvers?: number | undefined
 }
@@ -96,13 +102,25 @@ function buildResolvers (reader: Type, projection: Type, schemaId: number, schem
   }
 }
 
+/** The schema id reported for a schemaless value (Confluent ids start at 1). */
+export const SCHEMALESS_SCHEMA_ID = 0
+
+/** A bare Avro body: an empty or missing value has no record at all. */
+function readSchemaless (value: Buffer | null | undefined): ConfluentFrame {
+  if (!value || value.length === 0) throw EventError('EVENT_TRUNCATED', { where: 'frame', length: 0 })
+  return { schemaId: SCHEMALESS_SCHEMA_ID, body: value }
+}
+
 export function createWeightedScoreDecoder (options: WeightedScoreDecoderOptions = {}): WeightedScoreDecoder {
   const eventType = options.eventType ?? WEIGHTED_SCORE_CHANGED_EVENT_TYPE
+  const schemaless = options.framing === 'schemaless'
+  const readFrame = schemaless ? readSchemaless : readConfluentFrame
   // Built once at start: a configured event type that is not a valid Avro namespace fails here, at boot.
   const reader = weightedScoreType(eventType)
   const eventTypeBytes = Buffer.from(eventType, 'utf8')
   const projection = userIdType(eventType)
-  const registry = options.registry
+  // A registry has nothing to say about schemaless values: there is no id to look up.
+  const registry = schemaless ? undefined : options.registry
   // Without a registry every record is read as written with the bundled schema.
   const bundled: Resolvers = { full: undefined, userId: projection.createResolver(reader) }
   const resolvers = new BoundedCache<number, Resolvers>(options.maxCachedResolvers ?? 64)
@@ -143,7 +161,7 @@ export function createWeightedScoreDecoder (options: WeightedScoreDecoderOptions
     classify,
     classifyType: headers => classifyEventType(headers ?? {}, eventType, eventTypeBytes),
     userIdOf (value) {
-      const frame = readConfluentFrame(value)
+      const frame = readFrame(value)
       const found = cachedResolvers(frame.schemaId)
       if (found) return readUserId(frame.body, frame.schemaId, found)
       return resolversFor(frame.schemaId).then(fetched => readUserId(frame.body, frame.schemaId, fetched))
@@ -152,7 +170,7 @@ export function createWeightedScoreDecoder (options: WeightedScoreDecoderOptions
       const triage = classify(message.headers)
       if (triage.kind === 'error') throw triage.error
       if (triage.kind === 'other-type') return triage
-      const frame = readConfluentFrame(message.value)
+      const frame = readFrame(message.value)
       const { full } = await resolversFor(frame.schemaId)
       let record: unknown
       try {
