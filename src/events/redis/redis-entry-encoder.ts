@@ -22,7 +22,10 @@ export function createRedisEntryEncoder (eventType: string = WEIGHTED_SCORE_CHAN
   ]
 }
 
-/** Upstream's XADD arguments: `MAXLEN ~ <n> *` then the fields (the producer trims on every write). */
-export function xaddArgs (stream: string, fields: Array<string | Buffer>, maxLen = 10_000): Array<string | Buffer> {
-  return [stream, 'MAXLEN', '~', String(maxLen), '*', ...fields]
+/**
+ * Upstream's XADD arguments: `MAXLEN ~ <n> *` then the fields (the producer trims on every write).
+ * `exact` trims to exactly n (tests: `~` only drops whole radix-tree nodes, 100 entries by default).
+ */
+export function xaddArgs (stream: string, fields: Array<string | Buffer>, maxLen = 10_000, exact = false): Array<string | Buffer> {
+  return [stream, 'MAXLEN', ...(exact ? [] : ['~']), String(maxLen), '*', ...fields]
 }

@@ -6,7 +6,7 @@ import type { ConsumerLogger } from '../consumer/kafka-client.js'
 import type { MessageProcessor, ProcessResult } from '../consumer/message-processor.js'
 import { createRedisClient, redactedRedisUrl, type RedisConnection } from './redis-connection.js'
 import { entryToMessage, type RawStreamEntry } from './redis-entry.js'
-import { compareStreamIds, parseStreamId } from './stream-id.js'
+import { compareStreamIds, previousStreamId } from './stream-id.js'
 
 export interface RedisSourceTuning {
   /** XREADGROUP BLOCK (REDIS_BLOCK_MS); default 2000. */
@@ -40,8 +40,13 @@ export interface StreamGap {
   after: string
   /** Inclusive: the newest id known to be gone. */
   through: string
-  /** Entries known lost (pending ids whose entry vanished); 0 when the range cannot be counted. */
+  /** Entries known lost (pending ids whose entry vanished); 0 when the range cannot be counted exactly. */
   entries: number
+  /**
+   * For a range trimmed before it was read: at most this many entries (the stream's removed count
+   * minus the group's `entries-read`; Redis keeps those counters only approximately after a gap).
+   */
+  upTo?: number | undefined
   detectedAt: number
 }
 
@@ -130,8 +135,8 @@ export function createRedisSource (options: RedisSourceOptions): RedisSource {
   /** Our own pending list must be read (from id 0) before new entries: after a retry, a claim or a restart. */
   let ownPending = true
   let lastClaimAt = 0
-  /** The newest deleted id already judged (reported, or older than our group). */
-  let judgedDeletedId: string | undefined
+  /** The last gap reported (`<last delivered>|<first entry>`), so a retried check does not log it twice. */
+  let judgedGap: string | undefined
   let wake: (() => void) | undefined
   let status: RedisSourceStatus = { state: 'idle', since: Date.now(), failures: 0, lastProgressAt: Date.now(), stallAfterMs }
 
@@ -150,7 +155,7 @@ export function createRedisSource (options: RedisSourceOptions): RedisSource {
   function reportGap (gap: Omit<StreamGap, 'detectedAt'>): void {
     status = { ...status, gap: { ...gap, detectedAt: Date.now() } }
     metrics?.gap?.(gap.entries)
-    logger.error({ stream, group, after: gap.after, through: gap.through, entries: gap.entries || undefined },
+    logger.error({ stream, group, after: gap.after, through: gap.through, entries: gap.entries || undefined, upTo: gap.upTo },
       'event consumer: Redis stream entries were trimmed before this group read them; score changes in that range are lost. ' +
       'Run `lti-provider grades resync` for the time they cover, and raise EVENT_BUS_REDIS_STREAM_MAX_LEN in the LMS')
   }
@@ -165,18 +170,22 @@ export function createRedisSource (options: RedisSourceOptions): RedisSource {
       created = false
     }
     if (created) {
-      // What was trimmed before the group existed was never ours to read: only later losses count.
+      // Created at 0 on a stream trimmed before the group existed: what is gone was never ours to read.
+      // Recording the trimmed count as read keeps the gap check for later losses.
       const info = asMap(await redis.call('XINFO', 'STREAM', stream))
-      judgedDeletedId = String(info.get('max-deleted-entry-id') ?? '0-0')
-      logger.info({ stream, group }, 'event consumer: created our consumer group at the start of the stream')
+      const removed = Number(info.get('entries-added')) - Number(info.get('length'))
+      if (removed > 0) await redis.call('XGROUP', 'SETID', stream, group, '0', 'ENTRIESREAD', String(removed))
+      logger.info({ stream, group, trimmedBefore: removed > 0 ? removed : undefined }, 'event consumer: created our consumer group at the start of the stream')
     }
     groupReady = true
   }
 
   /**
-   * Our group's last delivered id older than an entry the stream deleted = entries the group never
-   * read were trimmed (Redis ≥ 7.0 reports `max-deleted-entry-id`). Checked before every read of
-   * new entries: once the group reads past the hole it can no longer be seen.
+   * Our group's last delivered id older than the stream's first entry while the stream has dropped
+   * more entries than the group read = entries the group never read were trimmed (the producer's
+   * MAXLEN ~ ignores consumer groups). Counted with Redis 7's `entries-added` and the group's
+   * `entries-read`. Checked before every read of new entries: once the group reads past the hole,
+   * it can no longer be seen.
    */
   async function checkTrimmed (redis: Redis): Promise<void> {
     const replies = await redis.pipeline().call('XINFO', 'STREAM', stream).call('XINFO', 'GROUPS', stream).exec()
@@ -191,15 +200,21 @@ export function createRedisSource (options: RedisSourceOptions): RedisSource {
     }
     const lag = ours.get('lag')
     if (typeof lag === 'number') metrics?.lag(stream, 0, lag)
-    const maxDeleted = info.get('max-deleted-entry-id')
+    const firstEntry = info.get('first-entry')
+    const firstId = Array.isArray(firstEntry) ? String(firstEntry[0]) : undefined
     const lastDelivered = String(ours.get('last-delivered-id') ?? '0-0')
-    if (maxDeleted === undefined || maxDeleted === null) return
-    const deleted = String(maxDeleted)
-    // walrus creates a missing stream with XADD 0-1 + XDEL: ids at millisecond 0 are never events.
-    if (parseStreamId(deleted)?.[0] === 0n) return
-    if (judgedDeletedId !== undefined && compareStreamIds(deleted, judgedDeletedId) <= 0) return
-    judgedDeletedId = deleted
-    if (compareStreamIds(deleted, lastDelivered) > 0) reportGap({ after: lastDelivered, through: deleted, entries: 0 })
+    if (firstId === undefined || compareStreamIds(lastDelivered, firstId) >= 0) return
+    const added = Number(info.get('entries-added'))
+    const length = Number(info.get('length'))
+    const read = ours.get('entries-read')
+    const removed = added - length
+    // entries-read is null after some SETIDs: the loss is then certain only if the group had read something.
+    const lost = typeof read === 'number' && Number.isFinite(removed) ? removed - read : (lastDelivered === '0-0' ? 0 : -1)
+    if (lost === 0 || (lost < 0 && lost !== -1)) return
+    const key = `${lastDelivered}|${firstId}`
+    if (judgedGap === key) return
+    judgedGap = key
+    reportGap({ after: lastDelivered, through: previousStreamId(firstId), entries: 0, upTo: lost > 0 ? lost : undefined })
   }
 
   /** Claims entries idle at other (crashed) consumers; they join our pending list and are read from id 0. */
@@ -254,7 +269,9 @@ export function createRedisSource (options: RedisSourceOptions): RedisSource {
             'event consumer: entry not processed, left pending, will retry')
           retry = true
           ownPending = true
+          // What was settled before it stays done; the failed entry and those after it stay pending.
           await ack(redis, settled.map(s => s.id))
+          for (const s of settled) options.onAcked?.(stream, s.id, s.result)
           settled.length = 0
           await pause(delayMs)
           break
