@@ -41,10 +41,10 @@ t.test('resolve after each processed record, heartbeat, commit when due; lag and
   await handler(p)
   t.same(calls, ['resolve 10', 'heartbeat', 'commit?', 'resolve 11', 'heartbeat', 'commit?', 'resolve 12', 'heartbeat', 'commit?', 'commit?'])
   const text = await registry.metrics()
-  t.match(text, 'lti_provider_events_total{outcome="queued"} 2')
-  t.match(text, 'lti_provider_events_total{outcome="irrelevant"} 1')
-  t.match(text, 'lti_provider_event_consumer_lag{topic="topic",partition="3"} 7', 'high watermark 20, next offset 13')
-  t.match(text, 'lti_provider_event_batch_duration_seconds_count 1')
+  t.match(text, 'lti_provider_events_total{outcome="queued",backend="kafka"} 2')
+  t.match(text, 'lti_provider_events_total{outcome="irrelevant",backend="kafka"} 1')
+  t.match(text, 'lti_provider_event_consumer_lag{topic="topic",partition="3",backend="kafka"} 7', 'high watermark 20, next offset 13')
+  t.match(text, 'lti_provider_event_batch_duration_seconds_count{backend="kafka"} 1')
 })
 
 t.test('a record that must be retried: pause, stop the batch there, resume after the backoff', async t => {
@@ -67,7 +67,7 @@ t.test('a record that must be retried: pause, stop the batch there, resume after
   t.same(scheduled, [1000])
   resume?.()
   t.same(first.calls.at(-1), 'resume')
-  t.match(await registry.metrics(), 'lti_provider_events_total{outcome="retry"} 1')
+  t.match(await registry.metrics(), 'lti_provider_events_total{outcome="retry",backend="kafka"} 1')
 
   await handler(payload(['11', '12'], '13').p)
   await handler(payload(['11', '12'], '13').p)
@@ -128,11 +128,11 @@ t.test('fast path: records settled synchronously are resolved per run, before an
   await handler(again.p)
   t.same(again.calls, ['resolve 13', 'heartbeat', 'commit?', 'resolve 15', 'commit?'], '13 with its own heartbeat; 14-15 one run resolved at the end')
   const text = await registry.metrics()
-  t.match(text, 'lti_provider_events_total{outcome="irrelevant"} 4', '10, 12, 14, 15 counted per run')
-  t.match(text, 'lti_provider_events_total{outcome="other_type"} 1')
-  t.match(text, 'lti_provider_events_total{outcome="queued"} 1')
-  t.match(text, 'lti_provider_events_total{outcome="retry"} 1')
-  t.match(text, 'lti_provider_event_consumer_lag{topic="topic",partition="3"} 0')
+  t.match(text, 'lti_provider_events_total{outcome="irrelevant",backend="kafka"} 4', '10, 12, 14, 15 counted per run')
+  t.match(text, 'lti_provider_events_total{outcome="other_type",backend="kafka"} 1')
+  t.match(text, 'lti_provider_events_total{outcome="queued",backend="kafka"} 1')
+  t.match(text, 'lti_provider_events_total{outcome="retry",backend="kafka"} 1')
+  t.match(text, 'lti_provider_event_consumer_lag{topic="topic",partition="3",backend="kafka"} 0')
 })
 
 t.test('fast path: a long run resolves, heartbeats and commits every fastRunMs; a throwing processor is a retry', async t => {

@@ -236,9 +236,9 @@ t.test('the issue\'s done-when list against the mock cluster', { skip }, async t
 
   await t.test('metrics and readiness', async t => {
     const text = await h.app.metrics.metrics()
-    for (const outcome of ['irrelevant', 'queued', 'duplicate', 'dead', 'other_type', 'retry']) t.match(text, `lti_provider_events_total{outcome="${outcome}"}`)
-    t.match(text, /lti_provider_event_batch_duration_seconds_count \d+/)
-    t.match(text, new RegExp(`lti_provider_event_consumer_lag\\{topic="${h.topic}",partition="[01]"\\} 0`))
+    for (const outcome of ['irrelevant', 'queued', 'duplicate', 'dead', 'other_type', 'retry']) t.match(text, `lti_provider_events_total{outcome="${outcome}",backend="kafka"}`)
+    t.match(text, /lti_provider_event_batch_duration_seconds_count\{backend="kafka"\} \d+/)
+    t.match(text, new RegExp(`lti_provider_event_consumer_lag\\{topic="${h.topic}",partition="[01]",backend="kafka"\\} 0`))
     t.match(text, /lti_provider_relevant_users 3/)
     t.match(await h.app.readiness.run(), { ready: true, checks: { 'event-consumer': { ok: true, detail: 'running' } } })
   })
