@@ -7,7 +7,9 @@ import { createEventPipeline, lmsClientFromConfig } from '../events/consumer/eve
 import { kafkaConnectionFromConfig, type ConsumerLogger } from '../events/consumer/kafka-client.js'
 import { replayEvents, type ReplayResult } from '../events/consumer/replay.js'
 import { consumerTuningFromConfig, type ConsumerTuning } from '../events/consumer/event-consumer.js'
-import { parseReplayFrom, ReplayError } from '../events/consumer/replay-input.js'
+import { parseRedisReplayFrom, parseReplayFrom, ReplayError } from '../events/consumer/replay-input.js'
+import { redisConnectionFromConfig } from '../events/redis/redis-connection.js'
+import { replayRedisStream } from '../events/redis/redis-replay.js'
 import { parseId } from '../admin/cli-support.js'
 import { formatTable, withContext as defaultWithContext, type CliContext } from './context.js'
 
@@ -37,30 +39,33 @@ export function registerEventsCommand (program: Command, deps: EventsCommandDeps
 
   events.command('replay')
     .description('process the score events from a time on again (safe: ce_id deduplicates)')
-    .requiredOption('--from <time>', 'ISO 8601 time (UTC unless an offset is given), or "earliest"')
-    .option('--group <id>', 'consumer group of the replay (default <KAFKA_GROUP_ID>-replay-<now>)')
+    .requiredOption('--from <time>', 'ISO 8601 time (UTC unless an offset is given), "earliest", or on Redis an entry id (1796683768268-0)')
+    .option('--group <id>', 'Kafka: consumer group of the replay (default <KAFKA_GROUP_ID>-replay-<now>); Redis reads with XRANGE, no group')
     .option('--timeout <seconds>', 'stop after this long even if not caught up (default 3600)')
     .option('--json', 'machine-readable output')
     .action(async (o: { from: string, group?: string, timeout?: string, json?: boolean }) => {
-      const from = parseReplayFrom(o.from)
       const timeoutMs = o.timeout === undefined ? undefined : parseId(o.timeout, 'timeout') * 1000
       await withContext(async ({ config, knex }) => {
-        if (config.kafkaBrokers.length === 0) throw ReplayError('EVENT_BUS_NOT_CONFIGURED')
+        if (config.eventBusBackend === 'none') throw ReplayError('EVENT_BUS_NOT_CONFIGURED')
+        const redis = config.eventBusBackend === 'redis'
+        const from = redis ? parseRedisReplayFrom(o.from) : parseReplayFrom(o.from)
         const logger = stderrLogger()
         const lms = lmsClientFromConfig(config)
         try {
           const pipeline = createEventPipeline({ config, knex, logger, lms })
           await pipeline.relevantUsers.load()
-          const result = await replayEvents({
-            connection: kafkaConnectionFromConfig(config),
-            topic: config.eventBusTopic,
-            groupId: o.group ?? `${config.KAFKA_GROUP_ID}-replay-${Date.now()}`,
-            from,
-            processor: pipeline.processor,
-            logger,
-            tuning: { ...consumerTuningFromConfig(config), ...deps.tuning },
-            timeoutMs
-          })
+          const result = redis
+            ? await replayRedisStream({ connection: redisConnectionFromConfig(config), stream: config.eventBusTopic, from, processor: pipeline.processor, timeoutMs })
+            : await replayEvents({
+              connection: kafkaConnectionFromConfig(config),
+              topic: config.eventBusTopic,
+              groupId: o.group ?? `${config.KAFKA_GROUP_ID}-replay-${Date.now()}`,
+              from: from as Date | 'earliest',
+              processor: pipeline.processor,
+              logger,
+              tuning: { ...consumerTuningFromConfig(config), ...deps.tuning },
+              timeoutMs
+            })
           write(o.json ? JSON.stringify(result, null, 2) + '\n' : summary(result))
         } finally {
           await lms?.close()

@@ -3,7 +3,7 @@ import { isoformatToEpochMicros } from '../decode/python-isoformat.js'
 
 export const ReplayError = registerErrors({
   EVENT_REPLAY_BAD_TIME: [400, '--from must be an ISO 8601 date or time (UTC when no offset is given) or "earliest".'],
-  EVENT_BUS_NOT_CONFIGURED: [503, 'KAFKA_BROKERS is not set: there is no event bus to read.']
+  EVENT_BUS_NOT_CONFIGURED: [503, 'Neither KAFKA_BROKERS nor REDIS_URL is set: there is no event bus to read.']
 })
 
 /**
@@ -17,4 +17,11 @@ export function parseReplayFrom (text: string): Date | 'earliest' {
   const micros = isoformatToEpochMicros(withTime)
   if (micros === undefined) throw ReplayError('EVENT_REPLAY_BAD_TIME', { from: value.slice(0, 64) })
   return new Date(Math.floor(micros / 1000))
+}
+
+/** `--from` on Redis Streams: also an entry id as XADD gives them (`1796683768268-0`). */
+export function parseRedisReplayFrom (text: string): { id: string } | Date | 'earliest' {
+  const value = text.trim()
+  if (/^\d{1,20}-\d{1,20}$/.test(value)) return { id: value }
+  return parseReplayFrom(value)
 }
