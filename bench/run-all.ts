@@ -23,6 +23,7 @@ const PARTS: PartSpec[] = [
   { part: 'lti11-launch', file: 'lti11-launch.ts', args: ['--seconds', '8', '--count', '40000'], quick: ['--seconds', '2', '--count', '3000'], limitSeconds: 150 },
   { part: 'lti13-launch', file: 'lti13-launch.ts', args: ['--count', '5000', '--seconds', '10'], quick: ['--count', '300', '--seconds', '3'], limitSeconds: 150 },
   { part: 'event-ingestion', file: 'event-ingestion.ts', args: ['--irrelevant', '100000', '--relevant', '3000'], quick: ['--irrelevant', '5000', '--relevant', '300'], limitSeconds: 180 },
+  { part: 'event-ingestion-redis', file: 'event-ingestion-redis.ts', args: ['--irrelevant', '100000', '--relevant', '3000'], quick: ['--irrelevant', '5000', '--relevant', '300'], limitSeconds: 180 },
   { part: 'grade-delivery', file: 'grade-delivery.ts', args: ['--jobs', '2000'], quick: ['--jobs', '100'], limitSeconds: 150 },
   { part: 'grade-latency', file: 'grade-latency.ts', args: ['--events', '40', '--default-events', '3'], quick: ['--events', '5', '--default-events', '1'], limitSeconds: 150 },
   { part: 'coalescing', file: 'coalescing.ts', args: ['--burst', '100', '--delay', '2'], quick: ['--burst', '20', '--delay', '1'], limitSeconds: 120 },
