@@ -7,6 +7,9 @@
  * platforms through the admin API, performs one launch of each kind, publishes score events in the
  * Open edX wire format and waits for both grades to land in the fake gradebooks.
  * Exits 0 only if both grades arrived; leaves nothing running.
+ *
+ * `npm run demo -- --bus redis`: the event bus is Redis Streams as on a default Tutor install
+ * (a throwaway redis-server, topic prefix `dev`, entries written as edx-event-bus-redis writes them).
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
@@ -24,6 +27,9 @@ import { createWeightedScoreEncoder, newEventMetadata } from '../src/events/deco
 import { toPythonIsoformat } from '../src/events/decode/python-isoformat.js'
 import { bundledSchemaText } from '../src/events/decode/bundled-schema.js'
 import { startMockKafka, type MockKafka } from '../test/support/kafka-mock-broker.js'
+import { Redis } from 'ioredis'
+import { createRedisEntryEncoder, xaddArgs } from '../src/events/redis/redis-entry-encoder.js'
+import { startRedisServer, type RedisServer } from '../test/support/redis-server.js'
 import { startFakeSchemaRegistry } from '../test/support/fake-schema-registry.js'
 import { startFakeLms, DEMO_COURSE_ID, usageKey } from '../test/support/fake-lms.js'
 import { startFakeLti11OutcomeService } from '../test/support/fake-lti11-outcome-service.js'
@@ -71,18 +77,38 @@ async function main (): Promise<boolean> {
   const VALUE_SCHEMA_ID = 1
   const KEY_SCHEMA_ID = 2
 
-  say('starting the Kafka-protocol broker (librdkafka mock cluster)')
-  let kafka: MockKafka
-  try {
-    kafka = await startMockKafka({ brokers: 1, topics: [{ topic: TOPIC, partitions: 3 }] })
-  } catch (err) {
-    process.stderr.write(`\nThe demo needs librdkafka's mock cluster: ${(err as Error).message}\n` +
-      'Install it with: sudo apt-get install -y librdkafka1   (Debian/Ubuntu)\n' +
-      'or point KAFKA_TEST_BROKERS at a running Kafka (e.g. the one in docker-compose.yml).\n')
-    return false
+  const busArg = process.argv.indexOf('--bus')
+  const bus = busArg >= 0 ? process.argv[busArg + 1] : 'kafka'
+  if (bus !== 'kafka' && bus !== 'redis') throw new Error(`--bus must be kafka or redis, not ${String(bus)}`)
+  let kafka: MockKafka | undefined
+  let redis: RedisServer | undefined
+  // Tutor's defaults: the LMS writes to Redis with the topic prefix `dev`.
+  const STREAM = `dev-${TOPIC}`
+  if (bus === 'redis') {
+    say('starting redis-server (the event bus of a default Tutor install)')
+    try {
+      redis = await startRedisServer()
+    } catch (err) {
+      process.stderr.write(`\nThe Redis demo needs redis-server: ${(err as Error).message}\nInstall it with: sudo apt-get install -y redis-server\n`)
+      return false
+    }
+    const server = redis
+    cleanups.push(() => server.destroy())
+    say(`  redis at ${redis.url}, stream ${STREAM}`)
+  } else {
+    say('starting the Kafka-protocol broker (librdkafka mock cluster)')
+    try {
+      kafka = await startMockKafka({ brokers: 1, topics: [{ topic: TOPIC, partitions: 3 }] })
+    } catch (err) {
+      process.stderr.write(`\nThe demo needs librdkafka's mock cluster: ${(err as Error).message}\n` +
+        'Install it with: sudo apt-get install -y librdkafka1   (Debian/Ubuntu)\n' +
+        'or point KAFKA_TEST_BROKERS at a running Kafka (e.g. the one in docker-compose.yml).\n')
+      return false
+    }
+    const broker = kafka
+    cleanups.push(() => broker.stop())
+    say(`  broker at ${kafka.bootstrap.join(',')}`)
   }
-  cleanups.push(() => kafka.stop())
-  say(`  broker at ${kafka.bootstrap.join(',')}`)
 
   const registry = await startFakeSchemaRegistry({ schemas: { [VALUE_SCHEMA_ID]: bundledSchemaText() } })
   cleanups.push(() => registry.close())
@@ -124,10 +150,14 @@ async function main (): Promise<boolean> {
     LMS_CLIENT_SECRET: 'lti-provider-secret',
     LMS_RELAY_CONSUMER_KEY: relay.key,
     LMS_RELAY_CONSUMER_SECRET: relay.secret,
-    KAFKA_BROKERS: kafka.bootstrap.join(','),
-    // The mock broker holds an empty fetch for the whole long-poll even when an event arrives meanwhile.
-    KAFKA_MAX_WAIT_MS: '50',
-    SCHEMA_REGISTRY_URL: registry.url,
+    ...(kafka
+      ? {
+          KAFKA_BROKERS: kafka.bootstrap.join(','),
+          // The mock broker holds an empty fetch for the whole long-poll even when an event arrives meanwhile.
+          KAFKA_MAX_WAIT_MS: '50',
+          SCHEMA_REGISTRY_URL: registry.url
+        }
+      : { REDIS_URL: redis!.url, EVENT_BUS_TOPIC_PREFIX: 'dev', REDIS_BLOCK_MS: '200' }),
     OUTBOUND_ALLOW_LOOPBACK_HTTP: 'true',
     PASSBACK_POLL_INTERVAL_MS: '200',
     KEY_ROTATION_GRACE_SECONDS: '0'
@@ -193,17 +223,26 @@ async function main (): Promise<boolean> {
     ...(await app.knex('lti_profiles').select('lms_user_id')).map(r => Number(r.lms_user_id))
   ]
   const encoder = createWeightedScoreEncoder({ valueSchemaId: VALUE_SCHEMA_ID, keySchemaId: KEY_SCHEMA_ID })
-  const producer = new Kafka({ clientId: 'demo-lms', brokers: kafka.bootstrap, logLevel: logLevel.NOTHING }).producer()
-  await producer.connect()
-  cleanups.push(() => producer.disconnect())
+  const producer = kafka ? new Kafka({ clientId: 'demo-lms', brokers: kafka.bootstrap, logLevel: logLevel.NOTHING }).producer() : undefined
+  const redisLms = redis ? new Redis(redis.url) : undefined
+  const redisEntry = createRedisEntryEncoder()
+  await producer?.connect()
+  cleanups.push(() => producer?.disconnect())
+  cleanups.push(() => redisLms?.disconnect())
   const eventSent = Date.now()
   for (const [i, userId] of learners.entries()) {
-    const msg = encoder.encode({
+    const event = {
       user_id: userId, course_id: COURSE, usage_id: PROBLEM, weighted_earned: 2, weighted_possible: 3,
       modified: toPythonIsoformat(new Date()), score_db_table: 'csm', score_deleted: false, anonymous_user_id: null, only_if_higher: null
-    }, newEventMetadata())
-    await producer.send({ topic: TOPIC, messages: [{ key: msg.key, value: msg.value, headers: msg.headers }] })
-    say(`score event published for LMS user ${userId}: 2 of 3 points on the problem (${i + 1}/${learners.length})`)
+    }
+    if (producer) {
+      const msg = encoder.encode(event, newEventMetadata())
+      await producer.send({ topic: TOPIC, messages: [{ key: msg.key, value: msg.value, headers: msg.headers }] })
+    } else {
+      // As edx-event-bus-redis: XADD <stream> MAXLEN ~ 10000 * type … event_data <bare Avro>.
+      await redisLms!.call('XADD', ...xaddArgs(STREAM, redisEntry(event, newEventMetadata())))
+    }
+    say(`score event published ${producer ? `on Kafka topic ${TOPIC}` : `on Redis stream ${STREAM}`} for LMS user ${userId}: 2 of 3 points on the problem (${i + 1}/${learners.length})`)
   }
 
   // ---- Grades arrive in both gradebooks.
@@ -220,7 +259,7 @@ async function main (): Promise<boolean> {
   const jobs = await app.knex('passbacks').select('kind', 'status')
   process.stdout.write('\nSummary\n')
   process.stdout.write(`  launches:    LTI 1.1 ✓, LTI 1.3 ✓ (learners landed in ${PROBLEM})\n`)
-  process.stdout.write(`  events:      ${learners.length} published on ${TOPIC}\n`)
+  process.stdout.write(`  events:      ${learners.length} published on ${kafka ? `Kafka topic ${TOPIC}` : `Redis stream ${STREAM}`}\n`)
   process.stdout.write(`  passbacks:   ${jobs.map(j => `${String(j.kind)} ${String(j.status)}`).join(', ')}\n`)
   process.stdout.write(`  gradebooks:  LTI 1.1 ${outcomes.ledger.length ? '✓' : '✗'}, LTI 1.3 ${ags.scores.length ? '✓' : '✗'}\n`)
   process.stdout.write(ok ? '\nDemo passed: both grades arrived.\n' : '\nDemo FAILED: see above.\n')
