@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import { createAccountResolver, type AccountResolver } from '../src/launch/account-resolver.js'
 import { createHandoff, type Handoff } from '../src/launch/handoff.js'
-import { createLti11LaunchService, type Lti11LaunchService } from '../src/launch/lti11-launch.js'
+import { createLti11LaunchService, type Lti11LaunchService } from '../src/launch/lti11/launch.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

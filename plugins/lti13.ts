@@ -1,10 +1,10 @@
 import fp from 'fastify-plugin'
 import { createJwksCache } from '../src/lti/v13/jwks-cache.js'
 import { deriveStateKey } from '../src/lti/v13/state-token.js'
-import { createJwksFetcher } from '../src/launch/lti13-jwks-fetch.js'
-import { createLti13LaunchService, type Lti13LaunchService } from '../src/launch/lti13-launch.js'
-import { createLti13LoginService, type Lti13LoginService } from '../src/launch/lti13-login.js'
-import { createLti11Migration } from '../src/launch/lti13-migration.js'
+import { createJwksFetcher } from '../src/launch/lti13/jwks-fetch.js'
+import { createLti13LaunchService, type Lti13LaunchService } from '../src/launch/lti13/launch.js'
+import { createLti13LoginService, type Lti13LoginService } from '../src/launch/lti13/login.js'
+import { createLti11Migration } from '../src/launch/lti13/migration.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -11,7 +11,7 @@ import { startFakeLms, DEMO_COURSE_ID, usageKey } from '../support/fake-lms.js'
 import { adminHeaders, buildTestApp } from '../helpers/build-app.js'
 import { signLaunchWithImsLti } from '../helpers/ims-lti-signer.js'
 import { createLti11ConsumersRepository } from '../../src/db/repositories/lti11-consumers-repository.js'
-import { CONSUMER_SECRET_CONTEXT } from '../../src/launch/lti11-launch.js'
+import { CONSUMER_SECRET_CONTEXT } from '../../src/launch/lti11/launch.js'
 import { lmsEnv } from '../helpers/lms-env.js'
 
 const PUBLIC_URL = 'https://tool.example.org'

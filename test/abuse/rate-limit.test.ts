@@ -17,7 +17,7 @@ import { signLaunchWithImsLti } from '../helpers/ims-lti-signer.js'
 import { buildServer } from '../../src/server.js'
 import { createLti11ConsumersRepository } from '../../src/db/repositories/lti11-consumers-repository.js'
 import { createLti13RegistrationsRepository } from '../../src/db/repositories/lti13-registrations-repository.js'
-import { CONSUMER_SECRET_CONTEXT } from '../../src/launch/lti11-launch.js'
+import { CONSUMER_SECRET_CONTEXT } from '../../src/launch/lti11/launch.js'
 import { lmsEnv } from '../helpers/lms-env.js'
 
 const PUBLIC_URL = 'https://tool.example.org'

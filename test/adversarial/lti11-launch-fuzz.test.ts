@@ -7,7 +7,7 @@
  * the exact stable code for each refusal, and nothing stored by a refusal.
  *
  * The fixed cases (bad signature, stale timestamp, unknown consumer, replay…) live in
- * test/launch/lti11-launch.test.ts; these are their property versions.
+ * test/launch/lti11/launch.test.ts; these are their property versions.
  */
 import t from 'tap'
 import fc from 'fast-check'
@@ -16,7 +16,7 @@ import { startFakeLms, DEMO_COURSE_ID, usageKey } from '../support/fake-lms.js'
 import { buildTestApp, TEST_ADMIN_TOKEN } from '../helpers/build-app.js'
 import { signLaunchWithImsLti } from '../helpers/ims-lti-signer.js'
 import { createLti11ConsumersRepository } from '../../src/db/repositories/lti11-consumers-repository.js'
-import { CONSUMER_SECRET_CONTEXT } from '../../src/launch/lti11-launch.js'
+import { CONSUMER_SECRET_CONTEXT } from '../../src/launch/lti11/launch.js'
 import { HOSTILE_STRINGS, countRows, countsChanged, createTally, notRefusal, refusalCode, unsafeAnswer, type InjectAnswer } from '../support/hostile-input.js'
 
 const PUBLIC_URL = 'https://tool.example.org'

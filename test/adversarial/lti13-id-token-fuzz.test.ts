@@ -6,7 +6,7 @@
  * tricks, jku/x5u/jwk/x5c headers pointing at an attacker server that must never be called,
  * expired, nbf in the future, wrong aud, wrong nonce, azp mismatch) in random combinations.
  *
- * One fixed example of each attack is in test/launch/lti13-refusals.test.ts ("launch refusals")
+ * One fixed example of each attack is in test/launch/lti13/refusals.test.ts ("launch refusals")
  * and the validator steps in test/lti/v13/launch-validator.test.ts; these are property versions.
  * Tokens are minted by the fake platform (test/support/fake-lti13-platform.ts).
  */

@@ -8,7 +8,7 @@
  * and no cookie.
  *
  * Fixed cases (missing parameters, unknown issuer, inactive registration…) are in
- * test/launch/lti13-refusals.test.ts ("login refusals"); these are the property versions.
+ * test/launch/lti13/refusals.test.ts ("login refusals"); these are the property versions.
  */
 import t, { type Test } from 'tap'
 import fc from 'fast-check'
@@ -20,7 +20,7 @@ import { signLaunchWithImsLti } from '../helpers/ims-lti-signer.js'
 import { contentTargetLinkUri } from '../../src/lti/v13/tool-urls.js'
 import { createLti13RegistrationsRepository } from '../../src/db/repositories/lti13-registrations-repository.js'
 import { createLti11ConsumersRepository } from '../../src/db/repositories/lti11-consumers-repository.js'
-import { CONSUMER_SECRET_CONTEXT } from '../../src/launch/lti11-launch.js'
+import { CONSUMER_SECRET_CONTEXT } from '../../src/launch/lti11/launch.js'
 import { HOSTILE_STRINGS, countRows, createTally, refusalCode, unsafeAnswer, type InjectAnswer } from '../support/hostile-input.js'
 
 const PUBLIC_URL = 'https://tool.example.org'

@@ -32,7 +32,7 @@ import { createLti11ConsumersRepository } from '../../src/db/repositories/lti11-
 import { createDeadLettersRepository } from '../../src/db/repositories/dead-letters-repository.js'
 import { createOutboxClaims } from '../../src/db/outbox/claims.js'
 import { createProblemScoresRepository } from '../../src/db/repositories/problem-scores-repository.js'
-import { CONSUMER_SECRET_CONTEXT } from '../../src/launch/lti11-launch.js'
+import { CONSUMER_SECRET_CONTEXT } from '../../src/launch/lti11/launch.js'
 import { contentTargetLinkUri } from '../../src/lti/v13/tool-urls.js'
 import { LmsClient } from '../../src/lms/lms-client.js'
 import { createSecretBox } from '../../src/crypto/secret-box.js'

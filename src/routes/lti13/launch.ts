@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { STORAGE_BINDING_FIELD } from '../../lti/v13/platform-storage-page.js'
-import { LAUNCH_RESPONSE_HEADERS } from '../../launch/lti13-response-headers.js'
+import { LAUNCH_RESPONSE_HEADERS } from '../../launch/lti13/response-headers.js'
 
 /**
  * POST /lti/1.3/launch: the registered redirect_uri, where the platform form-posts `id_token` and

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify'
-import { LAUNCH_RESPONSE_HEADERS } from '../../launch/lti13-response-headers.js'
+import { LAUNCH_RESPONSE_HEADERS } from '../../launch/lti13/response-headers.js'
 
 /**
  * GET and POST /lti/1.3/login: LTI 1.3 third-party initiated login (wire-formats.md §5). Open edX

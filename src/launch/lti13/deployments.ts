@@ -4,9 +4,9 @@
  * by a later step (message claims, content scope, LMS down) leaves no row behind.
  */
 import type { Knex } from 'knex'
-import { isUniqueViolation } from '../db/connection.js'
-import { createLti13DeploymentsRepository } from '../db/repositories/lti13-deployments-repository.js'
-import type { DeploymentRegistry, RegistrationId } from '../lti/v13/registration.js'
+import { isUniqueViolation } from '../../db/connection.js'
+import { createLti13DeploymentsRepository } from '../../db/repositories/lti13-deployments-repository.js'
+import type { DeploymentRegistry, RegistrationId } from '../../lti/v13/registration.js'
 
 export interface DeferredDeploymentRegistry extends DeploymentRegistry {
   /**

@@ -13,13 +13,13 @@
  *   `user_id` is mapped for that consumer in `lti_users`, that LMS account is the learner's.
  */
 import type { Knex } from 'knex'
-import type { SecretBox } from '../crypto/secret-box.js'
-import { createLti11ConsumersRepository } from '../db/repositories/lti11-consumers-repository.js'
-import { createLtiUsersRepository, type LtiUser } from '../db/repositories/lti-users-repository.js'
-import type { Lti13RegistrationRecord } from '../db/repositories/lti13-registrations-repository.js'
-import type { Lti13Launch } from '../lti/v13/lti13-launch.js'
-import { verifyLti1p1Claim } from '../lti/v13/lti1p1.js'
-import { CONSUMER_SECRET_CONTEXT } from './lti11-launch.js'
+import type { SecretBox } from '../../crypto/secret-box.js'
+import { createLti11ConsumersRepository } from '../../db/repositories/lti11-consumers-repository.js'
+import { createLtiUsersRepository, type LtiUser } from '../../db/repositories/lti-users-repository.js'
+import type { Lti13RegistrationRecord } from '../../db/repositories/lti13-registrations-repository.js'
+import type { Lti13Launch } from '../../lti/v13/lti13-launch.js'
+import { verifyLti1p1Claim } from '../../lti/v13/lti1p1.js'
+import { CONSUMER_SECRET_CONTEXT } from '../lti11/launch.js'
 
 export type MigrationLaunch = Pick<Lti13Launch, 'lti1p1' | 'deploymentId' | 'iss' | 'clientId' | 'expiresAt' | 'nonce'>
 

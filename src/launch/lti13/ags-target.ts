@@ -8,9 +8,9 @@
  * the registration's allowed hosts (issuer host + admin list); the outbound client checks the
  * resolved addresses again when it sends.
  */
-import { Scope } from '../lti/claims.js'
-import type { Lti13Launch } from '../lti/v13/lti13-launch.js'
-import { checkOutcomeUrl } from './outcome-url.js'
+import { Scope } from '../../lti/claims.js'
+import type { Lti13Launch } from '../../lti/v13/lti13-launch.js'
+import { checkOutcomeUrl } from '../lti11/outcome-url.js'
 
 export interface AgsTarget {
   lineitemUrl: string

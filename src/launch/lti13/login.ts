@@ -7,12 +7,12 @@
  */
 import type { Knex } from 'knex'
 import type { FastifyBaseLogger } from 'fastify'
-import { startOidcLogin } from '../lti/v13/oidc-login.js'
-import { renderLoginStoragePage } from '../lti/v13/platform-storage-page.js'
-import { createOidcStatesRepository } from '../db/repositories/oidc-states-repository.js'
-import { createDeploymentLookup } from './lti13-deployments.js'
-import { createRegistrationLookup } from './lti13-registrations.js'
-import { bindingSetCookie } from './lti13-binding-cookie.js'
+import { startOidcLogin } from '../../lti/v13/oidc-login.js'
+import { renderLoginStoragePage } from '../../lti/v13/platform-storage-page.js'
+import { createOidcStatesRepository } from '../../db/repositories/oidc-states-repository.js'
+import { createDeploymentLookup } from './deployments.js'
+import { createRegistrationLookup } from './registrations.js'
+import { bindingSetCookie } from './binding-cookie.js'
 
 export interface Lti13LoginDeps {
   knex: Knex

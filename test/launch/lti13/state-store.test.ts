@@ -5,11 +5,11 @@
  */
 import t, { type Test } from 'tap'
 import { randomBytes } from 'node:crypto'
-import { createTestDb } from '../helpers/db.js'
-import { createOidcStatesRepository } from '../../src/db/repositories/oidc-states-repository.js'
-import { preparedSql } from '../../src/db/prepared-statements.js'
-import { createLti13RegistrationsRepository } from '../../src/db/repositories/lti13-registrations-repository.js'
-import type { StateRecord } from '../../src/lti/v13/state-store.js'
+import { createTestDb } from '../../helpers/db.js'
+import { createOidcStatesRepository } from '../../../src/db/repositories/oidc-states-repository.js'
+import { preparedSql } from '../../../src/db/prepared-statements.js'
+import { createLti13RegistrationsRepository } from '../../../src/db/repositories/lti13-registrations-repository.js'
+import type { StateRecord } from '../../../src/lti/v13/state-store.js'
 
 async function setup (t: Test) {
   const db = await createTestDb(t)

@@ -3,8 +3,8 @@
  * POST grades to an internal host (lti-checklist.md §1 #8). At launch time we check its shape and
  * the consumer's host policy; the outbound client re-checks the resolved addresses when it sends.
  */
-import { isHostAllowed, normalizeHost } from '../http/host-allow-list.js'
-import { launchError } from './errors.js'
+import { isHostAllowed, normalizeHost } from '../../http/host-allow-list.js'
+import { launchError } from '../errors.js'
 
 export interface OutcomeHostPolicy {
   outcomeHosts: readonly string[]

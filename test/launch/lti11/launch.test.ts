@@ -5,12 +5,12 @@
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { decodeJwt, createLocalJWKSet, jwtVerify } from 'jose'
-import { startFakeLms, DEMO_COURSE_ID, usageKey, type FakeLms } from '../support/fake-lms.js'
-import { buildTestApp } from '../helpers/build-app.js'
-import { signLaunchWithImsLti, parseAutoSubmit } from '../helpers/ims-lti-signer.js'
-import { createLti11ConsumersRepository } from '../../src/db/repositories/lti11-consumers-repository.js'
-import { CONSUMER_SECRET_CONTEXT } from '../../src/launch/lti11-launch.js'
-import type { TestDb } from '../helpers/db.js'
+import { startFakeLms, DEMO_COURSE_ID, usageKey, type FakeLms } from '../../support/fake-lms.js'
+import { buildTestApp } from '../../helpers/build-app.js'
+import { signLaunchWithImsLti, parseAutoSubmit } from '../../helpers/ims-lti-signer.js'
+import { createLti11ConsumersRepository } from '../../../src/db/repositories/lti11-consumers-repository.js'
+import { CONSUMER_SECRET_CONTEXT } from '../../../src/launch/lti11/launch.js'
+import type { TestDb } from '../../helpers/db.js'
 
 const PUBLIC_URL = 'https://tool.example.org'
 const COURSE = DEMO_COURSE_ID

@@ -4,10 +4,10 @@
  * from the registrations naming the URL (issuer host, admin `allowedHosts`, JWKS and token URL
  * hosts). A URL no loaded registration names is never fetched.
  */
-import type { OutboundClient } from '../http/outbound-client.js'
-import type { FetchJwks } from '../lti/v13/jwks-cache.js'
-import type { Lti13RegistrationRecord } from '../db/repositories/lti13-registrations-repository.js'
-import { jwksHosts } from './lti13-registrations.js'
+import type { OutboundClient } from '../../http/outbound-client.js'
+import type { FetchJwks } from '../../lti/v13/jwks-cache.js'
+import type { Lti13RegistrationRecord } from '../../db/repositories/lti13-registrations-repository.js'
+import { jwksHosts } from './registrations.js'
 
 /** A JWKS fetch gets less time than a grade delivery: a learner is waiting on it. */
 const JWKS_TIMEOUT_MS = 5000

@@ -4,9 +4,9 @@
  * full records it loaded (content scope, PII flag, migration link…) for the launch service.
  */
 import type { Knex } from 'knex'
-import { normalizeHost } from '../http/host-allow-list.js'
-import { SignatureAlgorithms, type FindRegistrations, type Lti13Registration, type RegistrationId, type SignatureAlgorithm } from '../lti/v13/registration.js'
-import { createLti13RegistrationsRepository, type Lti13RegistrationRecord } from '../db/repositories/lti13-registrations-repository.js'
+import { normalizeHost } from '../../http/host-allow-list.js'
+import { SignatureAlgorithms, type FindRegistrations, type Lti13Registration, type RegistrationId, type SignatureAlgorithm } from '../../lti/v13/registration.js'
+import { createLti13RegistrationsRepository, type Lti13RegistrationRecord } from '../../db/repositories/lti13-registrations-repository.js'
 
 export function toCoreRegistration (r: Lti13RegistrationRecord): Lti13Registration {
   return {

@@ -8,7 +8,7 @@
  *
  * The platform's role is still classified, for logs and for a future per-registration grant.
  */
-import { Role } from '../lti/claims.js'
+import { Role } from '../../lti/claims.js'
 
 export type PlatformRole = 'administrator' | 'instructor' | 'learner' | 'other'
 export type GrantedRole = 'learner'
