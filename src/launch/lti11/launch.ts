@@ -3,9 +3,10 @@
  * step throws its own code.
  *
  *   content keys (path) → consumer by key → signature, clock, parameters → nonce recorded
- *   → consumer active → content scope → outcome host policy → LMS account (REST; created on first
- *   launch) → enrollment → one transaction: identity map, instance GUID, outcome target
- *   → session handoff.
+ *   → consumer active → content scope → outcome host policy → LMS configured → mapping lookup
+ *   (account link required?) → the shared tail (src/launch/launch-tail.ts): LMS account (REST;
+ *   created on first launch) → enrollment → one transaction: identity map, instance GUID,
+ *   outcome target → session handoff.
  *
  * Nothing is written before the signature holds. LMS calls happen before the transaction, so an
  * LMS failure leaves no partial rows (at worst an unused LMS account, logged).
@@ -19,12 +20,11 @@ import type { ParamInput } from '../../lti/v11/request-params.js'
 import type { SecretBox } from '../../crypto/secret-box.js'
 import { createLti11ConsumersRepository, type Lti11Consumer } from '../../db/repositories/lti11-consumers-repository.js'
 import { createLtiUsersRepository } from '../../db/repositories/lti-users-repository.js'
-import type { LmsAccountRef } from '../../lms/lms-types.js'
 import { createOAuthNoncesRepository } from '../../db/repositories/oauth-nonces-repository.js'
 import { createOutcomeTargetsRepository } from '../../db/outbox/outcome-targets.js'
-import { isDeadlock, isUniqueViolation } from '../../db/connection.js'
 import type { AccountResolver } from '../account-resolver.js'
 import type { Handoff, HandoffResponse } from '../handoff.js'
+import { runLaunchTail } from '../launch-tail.js'
 import { launchError } from '../errors.js'
 import { checkOutcomeUrl } from './outcome-url.js'
 import type { ConsumerBudget } from '../../limits/consumer-budget.js'
@@ -143,40 +143,28 @@ export function createLti11LaunchService (deps: Lti11LaunchDeps) {
       if (!deps.accounts || !deps.handoff) throw launchError('LAUNCH_LMS_NOT_CONFIGURED')
 
       const known = await users.findWithAssignment(consumer.id, launch.userId, usageKey)
-      let mapped = known?.user
-      let account: LmsAccountRef
-      let newLearner = false
+      const mapped = known?.user
       const guidChanged = Boolean(launch.toolConsumerInstanceGuid && launch.toolConsumerInstanceGuid !== consumer.instanceGuid)
-      // A returning learner re-opening the same link changes nothing: skip the write transaction.
-      const unchanged = mapped !== undefined && !guidChanged && (outcome === undefined || (!outcome.pin && known?.assignment?.sourcedid === launch.lisResultSourcedid && known?.assignment?.outcomeUrl === outcome.url))
-      if (mapped) {
-        account = mapped
-      } else {
-        if (consumer.requireUserAccount) throw launchError('LAUNCH_ACCOUNT_LINK_REQUIRED', { consumerId: consumer.id })
-        account = await deps.accounts.createAccount({
+      if (mapped === undefined && consumer.requireUserAccount) throw launchError('LAUNCH_ACCOUNT_LINK_REQUIRED', { consumerId: consumer.id })
+
+      const { response, account, newLearner } = await runLaunchTail({ knex: deps.knex, accounts: deps.accounts, handoff: deps.handoff, log: deps.log, onNewLearner: deps.onNewLearner }, {
+        version: 'LTI 1.1',
+        logFields: { consumerId: consumer.id },
+        mapped,
+        newAccount: {
           usePii: consumer.usePii,
           name: launch.person.nameFull ?? ([launch.person.nameGiven, launch.person.nameFamily].filter(Boolean).join(' ') || undefined),
           email: launch.person.contactEmailPrimary
-        })
-        newLearner = true
-      }
-      const createdLmsUserId = newLearner ? account.lmsUserId : undefined
-      try {
-        await deps.accounts.ensureEnrolled(account, courseKey)
-
-        // One transaction for everything the launch records. A concurrent first launch of the same learner
-        // makes our insert fail (or, on InnoDB, makes one of the two a deadlock victim: both insert the
-        // mapping and update the consumer row): the whole write then runs again on the winner's mapping.
-        const record = async (): Promise<void> => await deps.knex.transaction(async trx => {
-          let ltiUserRowId = mapped?.id
-          if (!mapped) {
-            try {
-              ltiUserRowId = await users.insert(consumer.id, launch.userId, account, at, trx)
-            } catch (err) {
-              if (!isUniqueViolation(err)) throw err
-              throw new ConcurrentMapping()
-            }
-          }
+        },
+        courseKey,
+        usageKey,
+        // A returning learner re-opening the same link changes nothing: skip the write transaction.
+        unchanged: !guidChanged && (outcome === undefined || (!outcome.pin && known?.assignment?.sourcedid === launch.lisResultSourcedid && known?.assignment?.outcomeUrl === outcome.url)),
+        findMapping: async () => await users.find(consumer.id, launch.userId),
+        // On InnoDB two first launches of one learner can deadlock here: both insert the mapping and
+        // update the consumer row (the tail's retry policy runs the whole write again).
+        record: async (trx, user, lmsAccount) => {
+          const ltiUserRowId = user?.id ?? await users.insert(consumer.id, launch.userId, lmsAccount, at, trx)
           if (guidChanged) {
             // Recorded only now, after the signature held (edx's get_or_supplement wrote before verifying).
             if (consumer.instanceGuid) {
@@ -192,43 +180,19 @@ export function createLti11LaunchService (deps: Lti11LaunchDeps) {
             }
             const serviceId = await outcomes.upsertOutcomeService(consumer.id, outcome.url, at, trx)
             await outcomes.upsertGradedAssignment({
-              ltiUserId: ltiUserRowId!, outcomeServiceId: serviceId, lmsUserId: account.lmsUserId, courseKey, usageKey, sourcedid: launch.lisResultSourcedid!
+              ltiUserId: ltiUserRowId, outcomeServiceId: serviceId, lmsUserId: lmsAccount.lmsUserId, courseKey, usageKey, sourcedid: launch.lisResultSourcedid!
             }, at, trx)
           }
-        })
-        // Three rounds at most: a deadlock victim may find the winner not yet committed and collide once more.
-        for (let round = 1; !unchanged; round++) {
-          try {
-            await record()
-            break
-          } catch (err) {
-            if (!(err instanceof ConcurrentMapping) && !isDeadlock(err)) throw err
-            if (round === 3) throw launchError('LAUNCH_ACCOUNT_UNAVAILABLE', undefined, { cause: err })
-            const winner = await users.find(consumer.id, launch.userId)
-            if (winner && winner.id !== mapped?.id) {
-              if (!mapped) deps.log.warn({ consumerId: consumer.id, orphanLmsUserId: account.lmsUserId }, 'concurrent first launch: keeping the other mapping')
-              mapped = winner
-              account = winner
-              newLearner = false
-            }
-          }
+        },
+        announce: ({ newLearner }) => {
+          deps.log.info({ event: 'lti11_launch', consumerId: consumer.id, courseKey, usageKey, newLearner, outcome: Boolean(outcome), skew: verified.skewSeconds }, 'LTI 1.1 launch')
+        },
+        target: {
+          roles: launch.roles,
+          contextId: launch.contextId,
+          resourceLinkId: launch.resourceLinkId,
+          fullName: consumer.usePii ? launch.person.nameFull : undefined
         }
-      } catch (err) {
-        // A first launch failing after the LMS account was created leaves it unused: say so, for the operator.
-        if (createdLmsUserId !== undefined) deps.log.warn({ consumerId: consumer.id, unusedLmsUserId: createdLmsUserId, code: (err as { code?: unknown }).code }, 'LTI 1.1 first launch failed after the LMS account was created: the account stays unused')
-        throw err
-      }
-      if (newLearner) deps.onNewLearner?.(account.lmsUserId)
-
-      deps.log.info({ event: 'lti11_launch', consumerId: consumer.id, courseKey, usageKey, newLearner, outcome: Boolean(outcome), skew: verified.skewSeconds }, 'LTI 1.1 launch')
-      const response = await deps.handoff.respond({
-        account,
-        courseKey,
-        usageKey,
-        roles: launch.roles,
-        contextId: launch.contextId,
-        resourceLinkId: launch.resourceLinkId,
-        fullName: consumer.usePii ? launch.person.nameFull : undefined
       })
       return { response, consumerId: consumer.id, lmsUserId: account.lmsUserId, newLearner, outcomeTarget: Boolean(outcome) }
     }
@@ -236,5 +200,3 @@ export function createLti11LaunchService (deps: Lti11LaunchDeps) {
 }
 
 export type Lti11LaunchService = ReturnType<typeof createLti11LaunchService>
-
-class ConcurrentMapping extends Error {}

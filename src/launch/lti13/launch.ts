@@ -7,9 +7,10 @@
  *     signature → iss/aud/azp/time → nonce → deployment → message claims)
  *   → content keys → content scope → AGS line item host → LMS configured
  *   → LTI 1.1 migration claim (when the registration links a 1.1 consumer)
- *   → identity: profile, else the migrated 1.1 account, else a new LMS account (REST)
- *   → enrollment (REST) → ONE transaction: recorded deployment, profile, graded resource
- *   → new-learner hook → session handoff.
+ *   → identity: profile, else the migrated 1.1 account
+ *   → the shared tail (src/launch/launch-tail.ts): else a new LMS account (REST) → enrollment
+ *     (REST) → ONE transaction: recorded deployment, profile, graded resource → new-learner hook
+ *     → session handoff.
  *
  * Only the state is consumed before the pipeline ends; every check that needs no LMS call runs
  * before the first LMS call; LMS calls run before the transaction, so a refusal or an LMS failure
@@ -31,15 +32,15 @@ import { renderLaunchStoragePage } from '../../lti/v13/platform-storage-page.js'
 import { verifyStateToken } from '../../lti/v13/state-token.js'
 import type { VerifiedState } from '../../lti/v13/launch-steps/check-state.js'
 import { toolUrls } from '../../lti/v13/tool-urls.js'
-import { isUniqueViolation } from '../../db/connection.js'
 import { createGradedResourcesRepository } from '../../db/outbox/graded-resources.js'
 import { createLtiProfilesRepository, type LtiProfile, type StoredResource } from '../../db/repositories/lti-profiles-repository.js'
 import type { LmsAccountRef } from '../../lms/lms-types.js'
 import type { Lti13RegistrationRecord } from '../../db/repositories/lti13-registrations-repository.js'
 import { createOidcStatesRepository } from '../../db/repositories/oidc-states-repository.js'
-import type { AccountResolver } from '../account-resolver.js'
 import { launchError } from '../errors.js'
+import type { AccountResolver } from '../account-resolver.js'
 import type { Handoff, HandoffResponse } from '../handoff.js'
+import { runLaunchTail, type LaunchTailOutcome } from '../launch-tail.js'
 import { agsTargetOf, type AgsTarget } from './ags-target.js'
 import { bindingClearCookie, readBindingCookie } from './binding-cookie.js'
 import { createDeferredDeploymentRegistry, type DeferredDeploymentRegistry } from './deployments.js'
@@ -124,81 +125,18 @@ export function createLti13LaunchService (deps: Lti13LaunchDeps) {
     return { binding: undefined, stateId: token.stateId, verified }
   }
 
-  /**
-   * Profile (+ deployment, + graded resource) in one transaction; a concurrent first launch's profile
-   * wins. A returning learner re-opening the same link changes nothing, so nothing is written (as in
-   * the LTI 1.1 launch): the deployment is known and the stored graded resource already says what
-   * the upsert would write (its `updated_at` then keeps the time of the last change). Concurrent
-   * launches that do change something still go through the transaction and the unique keys.
-   */
-  async function store (input: {
-    registrationId: number
-    sub: string
-    existing: LtiProfile | undefined
-    /** The existing profile's graded resource on this block, as read with the profile. */
-    resource: StoredResource | undefined
-    account: LmsAccountRef
-    deployments: DeferredDeploymentRegistry
-    ags: AgsTarget | undefined
-    deploymentId: string
-    courseKey: string
-    usageKey: string
-    at: number
-  }): Promise<{ profileId: number, account: LmsAccountRef, newProfile: boolean }> {
-    if (input.existing !== undefined && !input.deployments.hasPending() && resourceUnchanged(input.resource, input)) {
-      return { profileId: input.existing.id, account: input.account, newProfile: false }
-    }
-    const write = async (existing: LtiProfile | undefined, account: LmsAccountRef) => await deps.knex.transaction(async trx => {
-      await input.deployments.commit(input.at, trx)
-      const profileId = existing?.id ?? await profiles.insert(input.registrationId, input.sub, account, input.at, trx)
-      if (input.ags !== undefined) {
-        await resources.upsert({
-          profileId,
-          deploymentId: input.deploymentId,
-          lmsUserId: account.lmsUserId,
-          courseKey: input.courseKey,
-          usageKey: input.usageKey,
-          lineitemUrl: input.ags.lineitemUrl,
-          scopes: input.ags.scopes
-        }, input.at, trx)
-      }
-      return profileId
-    })
-    try {
-      return { profileId: await write(input.existing, input.account), account: input.account, newProfile: input.existing === undefined }
-    } catch (err) {
-      if (input.existing !== undefined || !isUniqueViolation(err)) throw err
-    }
-    // The same learner's first launch ran in parallel and mapped first: keep its account (ours,
-    // if we created one, stays unused in the LMS) and write the rest on its profile.
-    const winner = await profiles.find(input.registrationId, input.sub)
-    if (winner === undefined) throw launchError('LAUNCH_ACCOUNT_UNAVAILABLE')
-    deps.log.warn({ registrationId: input.registrationId, orphanLmsUserId: input.account.lmsUserId }, 'concurrent first LTI 1.3 launch: keeping the other profile')
-    return { profileId: await write(winner, winner), account: winner, newProfile: false }
-  }
-
-  async function identity (launch: Lti13Launch & { sub: string }, registration: Lti13RegistrationRecord, usageKey: string, accounts: AccountResolver): Promise<{ existing: LtiProfile | undefined, resource: StoredResource | undefined, account: LmsAccountRef, migrated: boolean }> {
+  /** The learner's profile (with its graded resource on this block), else the migrated 1.1 account. */
+  async function identity (launch: Lti13Launch & { sub: string }, registration: Lti13RegistrationRecord, usageKey: string): Promise<{ existing: LtiProfile | undefined, resource: StoredResource | undefined, inherited: LmsAccountRef | undefined }> {
     // Verified whenever present on a linked registration, returning learner or not: a forged
     // claim is refused, never ignored.
     const migration = await deps.migration.resolve(launch, registration)
     const found = await profiles.findWithResource(registration.id, launch.sub, usageKey)
-    if (found !== undefined) return { existing: found.profile, resource: found.resource, account: found.profile, migrated: false }
+    if (found !== undefined) return { existing: found.profile, resource: found.resource, inherited: undefined }
     if (migration?.ltiUser !== undefined) {
       const { lmsUserId, lmsUsername, lmsEmail } = migration.ltiUser
-      return { existing: undefined, resource: undefined, account: { lmsUserId, lmsUsername, lmsEmail }, migrated: true }
+      return { existing: undefined, resource: undefined, inherited: { lmsUserId, lmsUsername, lmsEmail } }
     }
-    const account = await accounts.createAccount({ usePii: registration.usePii, name: fullName(launch), email: launch.email })
-    return { existing: undefined, resource: undefined, account, migrated: false }
-  }
-
-  /** A launch that fails after creating an LMS account leaves it unused: say so, with its id, for the operator. */
-  async function logUnusedAccount<T> (createdLmsUserId: number | undefined, where: Record<string, unknown>, work: () => Promise<T>): Promise<T> {
-    try {
-      return await work()
-    } catch (err) {
-      if (createdLmsUserId !== undefined) deps.log.warn({ ...where, unusedLmsUserId: createdLmsUserId, code: (err as { code?: unknown }).code }, 'LTI 1.3 first launch failed after the LMS account was created: the account stays unused')
-      throw err
-    }
+    return { existing: undefined, resource: undefined, inherited: undefined }
   }
 
   return {
@@ -240,45 +178,55 @@ export function createLti13LaunchService (deps: Lti13LaunchDeps) {
       const ags = agsTargetOf(launch.ags, lineitemHosts(registration), { allowLoopbackHttp: deps.allowLoopbackHttp })
       if (deps.accounts === undefined || deps.handoff === undefined) throw launchError('LAUNCH_LMS_NOT_CONFIGURED')
 
-      const accounts = deps.accounts
-      const found = await identity(learner, registration, usageKey, accounts)
-      const createdAccount = found.existing === undefined && !found.migrated
-      const stored = await logUnusedAccount(createdAccount ? found.account.lmsUserId : undefined, { registrationId: registration.id }, async () => {
-        await accounts.ensureEnrolled(found.account, courseKey)
-        return await store({
-          registrationId: registration.id,
-          sub: learner.sub,
-          existing: found.existing,
-          resource: found.resource,
-          account: found.account,
-          deployments,
-          ags,
-          deploymentId: launch.deploymentId,
-          courseKey,
-          usageKey,
-          at
-        })
-      })
-      if (stored.newProfile) deps.onNewLearner?.(stored.account.lmsUserId)
-
-      const facts: Lti13LaunchFacts = {
+      const found = await identity(learner, registration, usageKey)
+      const factsOf = ({ account, newLearner }: LaunchTailOutcome): Lti13LaunchFacts => ({
         ...baseFacts,
-        lmsUserId: stored.account.lmsUserId,
-        newProfile: stored.newProfile,
-        migrated: found.migrated && stored.newProfile,
+        lmsUserId: account.lmsUserId,
+        newProfile: newLearner,
+        migrated: found.inherited !== undefined && newLearner,
         gradedResource: ags !== undefined
-      }
-      deps.log.info({ event: 'lti13_launch', ...facts, subHash: hashSub(learner.sub), platformRole: roles.platformRole }, 'LTI 1.3 launch')
-      const response = await deps.handoff.respond({
-        account: stored.account,
+      })
+      const { response, ...outcome } = await runLaunchTail({ knex: deps.knex, accounts: deps.accounts, handoff: deps.handoff, log: deps.log, onNewLearner: deps.onNewLearner }, {
+        version: 'LTI 1.3',
+        logFields: { registrationId: registration.id },
+        mapped: found.existing,
+        inherited: found.inherited,
+        newAccount: { usePii: registration.usePii, name: fullName(launch), email: launch.email },
         courseKey,
         usageKey,
-        roles: roles.relayRoles,
-        contextId: launch.context?.id ?? `lti13-${registration.id}-${launch.deploymentId}`,
-        resourceLinkId: launch.resourceLink.id,
-        fullName: registration.usePii ? fullName(launch) : undefined
+        // A returning learner re-opening the same link changes nothing, so nothing is written (as in
+        // the LTI 1.1 launch): the deployment is known and the stored graded resource already says
+        // what the upsert would write (its `updated_at` then keeps the time of the last change).
+        unchanged: found.existing !== undefined && !deployments.hasPending() && resourceUnchanged(found.resource, { ags, deploymentId: launch.deploymentId, account: found.existing, courseKey }),
+        findMapping: async () => await profiles.find(registration.id, learner.sub),
+        // Profile (+ deployment, + graded resource) in one transaction; a concurrent first launch's
+        // profile wins (the tail's retry policy), and the recorded deployment is written again.
+        record: async (trx, profile, account) => {
+          await deployments.commit(at, trx)
+          const profileId = profile?.id ?? await profiles.insert(registration.id, learner.sub, account, at, trx)
+          if (ags !== undefined) {
+            await resources.upsert({
+              profileId,
+              deploymentId: launch.deploymentId,
+              lmsUserId: account.lmsUserId,
+              courseKey,
+              usageKey,
+              lineitemUrl: ags.lineitemUrl,
+              scopes: ags.scopes
+            }, at, trx)
+          }
+        },
+        announce: outcome => {
+          deps.log.info({ event: 'lti13_launch', ...factsOf(outcome), subHash: hashSub(learner.sub), platformRole: roles.platformRole }, 'LTI 1.3 launch')
+        },
+        target: {
+          roles: roles.relayRoles,
+          contextId: launch.context?.id ?? `lti13-${registration.id}-${launch.deploymentId}`,
+          resourceLinkId: launch.resourceLink.id,
+          fullName: registration.usePii ? fullName(launch) : undefined
+        }
       })
-      return { kind: 'handoff', response, clearCookie, facts }
+      return { kind: 'handoff', response, clearCookie, facts: factsOf(outcome) }
     }
   }
 }
