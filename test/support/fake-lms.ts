@@ -57,6 +57,11 @@ export interface FakeLms {
    * makes concurrency tests deterministic (both launches are past their lookups before either writes).
    */
   barrier (route: FakeLmsRoute, count: number): void
+  /**
+   * Holds the next request to `route` until `release()`; `arrived` resolves once it is held. Lets a
+   * test act between two LMS calls of one launch (a rival writer, a lock taken on the database).
+   */
+  hold (route: FakeLmsRoute): { arrived: Promise<void>, release: () => void }
   close (): Promise<void>
 }
 
@@ -638,6 +643,14 @@ export async function startFakeLms (opts: FakeLmsOptions = {}): Promise<FakeLms>
       }
     })
   }
+  const holds = new Map<FakeLmsRoute, { arrive: () => void, released: Promise<void> }>()
+  const passHold = async (name: FakeLmsRoute): Promise<void> => {
+    const hold = holds.get(name)
+    if (hold === undefined) return
+    holds.delete(name)
+    hold.arrive()
+    await hold.released
+  }
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
@@ -659,6 +672,7 @@ export async function startFakeLms (opts: FakeLmsOptions = {}): Promise<FakeLms>
         state.countCall(name)
         state.requests.push({ route: name, method: req.method ?? '', url: req.url ?? '', headers: { ...req.headers }, body })
         await passBarrier(name)
+        await passHold(name)
         const fault = state.takeFault(name)
         if (fault !== undefined) {
           if (fault.fault === 'timeout') { held.add(req.socket); return }
@@ -686,6 +700,14 @@ export async function startFakeLms (opts: FakeLmsOptions = {}): Promise<FakeLms>
     url: origin,
     state,
     barrier: (route, count) => { barriers.set(route, { count, waiting: [] }) },
+    hold: route => {
+      let arrive = (): void => {}
+      let release = (): void => {}
+      const arrived = new Promise<void>(resolve => { arrive = resolve })
+      const released = new Promise<void>(resolve => { release = resolve })
+      holds.set(route, { arrive, released })
+      return { arrived, release }
+    },
     close: async () => {
       for (const socket of held) socket.destroy()
       server.closeAllConnections()
