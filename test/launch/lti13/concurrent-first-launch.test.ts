@@ -27,7 +27,7 @@ import { buildServer } from '../../../src/server.js'
 import { contentTargetLinkUri } from '../../../src/lti/v13/tool-urls.js'
 import { Scope } from '../../../src/lti/claims.js'
 import { createLtiProfilesRepository } from '../../../src/db/repositories/lti-profiles-repository.js'
-import { createGradedResourcesRepository } from '../../../src/db/repositories/graded-resources-repository.js'
+import { createGradedResourcesRepository } from '../../../src/db/outbox/graded-resources.js'
 
 const PUBLIC_URL = 'https://tool.example.org'
 const PROBLEM = usageKey(DEMO_COURSE_ID, 'problem', 'p1')
