@@ -1,20 +1,12 @@
 import fp from 'fastify-plugin'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { logLevel } from 'kafkajs'
-import { createConsumerMetrics } from '../src/events/consumer/consumer-metrics.js'
-import { consumerTuningFromConfig, createEventConsumer, isConsumerHealthy, isStalled, type ConsumerTuning, type EventConsumer } from '../src/events/consumer/event-consumer.js'
-import { createEventPipeline, lmsClientFromConfig } from '../src/events/consumer/event-pipeline.js'
-import type { MessageProcessor } from '../src/events/consumer/message-processor.js'
-import { kafkaConnectionFromConfig } from '../src/events/consumer/kafka-client.js'
-import { createRelevantUserSource } from '../src/events/consumer/relevant-user-source.js'
-import { RelevantUsers, type RelevantUserSource, type RelevantUsersOptions } from '../src/events/consumer/relevant-users.js'
-import type { BlockTreeSource } from '../src/grades/course-structure.js'
-import { redisConnectionFromConfig } from '../src/events/redis/redis-connection.js'
-import { createRedisSource, isRedisSourceHealthy, isRedisSourceStalled, type RedisSource, type RedisSourceTuning } from '../src/events/redis/redis-source.js'
+import { isConsumerHealthy, isStalled, type EventConsumer } from '../src/events/consumer/event-consumer.js'
+import type { RelevantUsers } from '../src/events/consumer/relevant-users.js'
+import { isRedisSourceHealthy, isRedisSourceStalled, type RedisSource } from '../src/events/redis/redis-source.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** LMS users with an LTI identity; the launch code calls `add(lmsUserId)` after it stores a mapping. */
+    /** LMS users with an LTI identity; every learner a launch maps for the first time is added (src/compose/services.ts). */
     relevantUsers: RelevantUsers
     /** null unless the event bus is Kafka (EVENT_BUS_BACKEND). */
     eventConsumer: EventConsumer | null
@@ -24,25 +16,21 @@ declare module 'fastify' {
 }
 
 export interface EventConsumerPluginOptions {
-  /** kafkajs timings and retry pacing (tests lower them). */
-  tuning?: ConsumerTuning
-  /** The LMS Blocks API; default the app's `lmsClient`, else one built from LMS_* (none when unset). */
-  lms?: BlockTreeSource
-  relevantUsersOptions?: Omit<RelevantUsersOptions, 'source' | 'logger'>
-  /** Where the LTI users are read from; default the identity tables through app.knex (tests slow it down). */
-  relevantUserSource?: RelevantUserSource
-  kafkaLogLevel?: logLevel
-  /** Redis source timings (tests lower them). */
-  redisTuning?: RedisSourceTuning
+  /** false: decorated but never started, and no readiness check. Default true. */
+  start?: boolean
 }
 
-/** The REDIS_* timings of the source; the service and the tests use the same. */
-export function redisTuningFromConfig (config: { REDIS_BLOCK_MS: number, REDIS_BATCH_SIZE: number, REDIS_CLAIM_IDLE_MS: number }): RedisSourceTuning {
-  return { blockMs: config.REDIS_BLOCK_MS, batchSize: config.REDIS_BATCH_SIZE, claimIdleMs: config.REDIS_CLAIM_IDLE_MS }
+type Readiness = { ok: boolean, detail: string }
+
+function kafkaReadiness (consumer: EventConsumer): Readiness {
+  const status = consumer.status()
+  const now = Date.now()
+  if (isStalled(status, now)) return { ok: false, detail: `stalled: no fetch or heartbeat for ${Math.round((now - status.lastProgressAt) / 1000)} s` }
+  return { ok: isConsumerHealthy(status, now), detail: status.lastError && !isConsumerHealthy(status, now) ? `${status.state}: ${status.lastError}` : status.state }
 }
 
 /** /ready for the Redis source: running, not stalled, and no recent trimmed gap (which needs an operator). */
-function redisReadiness (source: RedisSource): { ok: boolean, detail: string } {
+function redisReadiness (source: RedisSource): Readiness {
   const status = source.status()
   const now = Date.now()
   const ok = isRedisSourceHealthy(status, now)
@@ -54,77 +42,31 @@ function redisReadiness (source: RedisSource): { ok: boolean, detail: string } {
 }
 
 /**
- * The event-bus consumer (src/events/consumer): one kafkajs consumer in KAFKA_GROUP_ID on the
- * Open edX topic. Started in onReady (a group join can take longer than pluginTimeout) after the
- * relevance set is loaded, stopped in onClose; registered after `db`, so (onClose being LIFO) it
- * leaves the group before the pool is destroyed. Off when neither KAFKA_BROKERS nor REDIS_URL is set;
- * with EVENT_BUS_BACKEND=redis the same pipeline reads Open edX's Redis stream instead (src/events/redis).
+ * The event-bus source: a kafkajs consumer in KAFKA_GROUP_ID on the Open edX topic, or, with
+ * EVENT_BUS_BACKEND=redis, a consumer group on Open edX's Redis stream (src/events/redis); both
+ * feed the same pipeline (src/compose/services.ts builds them). Started in onReady (a group join
+ * can take longer than pluginTimeout) after the relevance set is loaded, stopped in onClose;
+ * registered after `db`, so (onClose being LIFO) it leaves the group before the pool is destroyed.
+ * Off when neither KAFKA_BROKERS nor REDIS_URL is set.
  */
 export default fp<EventConsumerPluginOptions>(async (app, opts) => {
-  const config = app.config
-  const relevantUsers = new RelevantUsers({ ...opts.relevantUsersOptions, source: opts.relevantUserSource ?? createRelevantUserSource(app.knex), logger: app.log })
+  const relevantUsers = app.services.relevantUsers
   app.decorate('relevantUsers', relevantUsers)
-  // The launch plugin (registered before us) announces each learner it maps for the first time.
-  if (app.hasDecorator('launchEvents')) app.launchEvents.onNewLearner.push(id => { relevantUsers.add(id) })
-
-  if (config.eventBusBackend === 'none') {
-    app.log.info('neither KAFKA_BROKERS nor REDIS_URL is set: the event consumer is off, no grades come from the event bus')
-    app.decorate('eventConsumer', null)
-    app.decorate('redisEventSource', null)
-    return
-  }
-
-  // The app's LMS client (plugins/platform.ts) when registered, so the service token is shared.
-  const shared = app.hasDecorator('lmsClient') ? app.lmsClient : undefined
-  const ownedLms = opts.lms === undefined && !app.hasDecorator('lmsClient') ? lmsClientFromConfig(config) : undefined
-  const lms = opts.lms ?? shared ?? ownedLms
-  if (lms === undefined) {
-    app.log.warn('LMS_URL is not set: score events reach launches on the problem itself only, not on units or subsections')
-  }
-  const log = app.log.child({ component: 'event-consumer' })
-  const pipeline = createEventPipeline({ config, knex: app.knex, logger: log, lms, relevantUsers })
-  // A queued leaf job is due now: wake the outbox worker instead of waiting for its next poll.
-  // Records settled without I/O (irrelevant, other types) stay synchronous: the consumer's fast path.
-  const processor: MessageProcessor = {
-    process (message) {
-      const result = pipeline.processor.process(message)
-      if (!(result instanceof Promise)) return result
-      return result.then(settled => {
-        if (settled.outcome === 'queued' && app.hasDecorator('passbackWorker')) app.passbackWorker?.kick()
-        return settled
-      })
-    }
-  }
-  const backend = config.eventBusBackend
-  const metrics = createConsumerMetrics(app.metrics, relevantUsers, backend)
-  const consumer = backend === 'kafka'
-    ? createEventConsumer({
-      connection: kafkaConnectionFromConfig(config),
-      groupId: config.KAFKA_GROUP_ID,
-      topic: config.eventBusTopic,
-      fromBeginning: config.KAFKA_FROM_BEGINNING,
-      processor,
-      logger: log,
-      metrics,
-      tuning: { ...consumerTuningFromConfig(config), partitionsConsumedConcurrently: config.KAFKA_PARTITIONS_CONCURRENCY, ...opts.tuning },
-      kafkaLogLevel: opts.kafkaLogLevel
-    })
-    : null
-  const redisSource = backend === 'redis'
-    ? createRedisSource({
-      connection: redisConnectionFromConfig(config),
-      stream: config.eventBusTopic,
-      group: config.redisConsumerGroup,
-      consumerName: config.redisConsumerName,
-      processor,
-      logger: log,
-      metrics,
-      tuning: { ...redisTuningFromConfig(config), ...opts.redisTuning }
-    })
-    : null
+  const consumer = app.services.eventConsumer
+  const redisSource = app.services.redisEventSource
   app.decorate('eventConsumer', consumer)
   app.decorate('redisEventSource', redisSource)
-  const source = consumer ?? redisSource as RedisSource
+
+  if (consumer === null && redisSource === null) {
+    app.log.info('neither KAFKA_BROKERS nor REDIS_URL is set: the event consumer is off, no grades come from the event bus')
+    return
+  }
+  if (app.services.lmsClient === undefined) {
+    app.log.warn('LMS_URL is not set: score events reach launches on the problem itself only, not on units or subsections')
+  }
+  if (!(opts.start ?? true)) return
+  const log = app.log.child({ component: 'event-consumer' })
+  const source: { start: () => Promise<void>, stop: () => Promise<void> } = consumer ?? redisSource as RedisSource
 
   let closing = false
   const closed = new AbortController()
@@ -132,11 +74,7 @@ export default fp<EventConsumerPluginOptions>(async (app, opts) => {
   // learners would be judged irrelevant, or not read at all.
   app.readiness.add('event-consumer', async () => {
     if (!relevantUsers.loaded) return { ok: false, detail: 'loading LTI users' }
-    if (redisSource) return redisReadiness(redisSource)
-    const status = (consumer as EventConsumer).status()
-    const now = Date.now()
-    if (isStalled(status, now)) return { ok: false, detail: `stalled: no fetch or heartbeat for ${Math.round((now - status.lastProgressAt) / 1000)} s` }
-    return { ok: isConsumerHealthy(status, now), detail: status.lastError && !isConsumerHealthy(status, now) ? `${status.state}: ${status.lastError}` : status.state }
+    return consumer !== null ? kafkaReadiness(consumer) : redisReadiness(redisSource as RedisSource)
   })
 
   /** The set must be complete before the first event is judged, or early events of known users would be dropped. */
@@ -169,6 +107,5 @@ export default fp<EventConsumerPluginOptions>(async (app, opts) => {
     await source.stop()
     await starting
     await relevantUsers.stop()
-    await ownedLms?.close()
   })
-}, { name: 'event-consumer', dependencies: ['config', 'db', 'metrics', 'readiness'] })
+}, { name: 'event-consumer', dependencies: ['config', 'services', 'metrics', 'readiness'] })

@@ -1,17 +1,16 @@
 import fp from 'fastify-plugin'
-import { collectDefaultMetrics, Histogram, Registry } from 'prom-client'
+import { Histogram, type Registry } from 'prom-client'
 
 declare module 'fastify' {
   interface FastifyInstance { metrics: Registry }
 }
 
 /**
- * Prometheus registry of this app (not the global one: tests build many apps in one process).
- * HTTP latency is labelled by route pattern, never by raw URL (course keys would explode cardinality).
+ * The services' Prometheus registry, plus HTTP latency labelled by route pattern, never by raw URL
+ * (course keys would explode cardinality).
  */
 export default fp(async (app) => {
-  const registry = new Registry()
-  collectDefaultMetrics({ register: registry, prefix: 'lti_provider_' })
+  const registry = app.services.metrics
   const httpDuration = new Histogram({
     name: 'lti_provider_http_request_duration_seconds',
     help: 'HTTP request latency by route and status',
@@ -24,4 +23,4 @@ export default fp(async (app) => {
     httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000)
   })
   app.decorate('metrics', registry)
-}, { name: 'metrics' })
+}, { name: 'metrics', dependencies: ['services'] })

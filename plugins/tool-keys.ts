@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import { createToolKeys, type ToolKeys } from '../src/keys/tool-keys.js'
+import type { ToolKeys } from '../src/keys/tool-keys.js'
 
 declare module 'fastify' {
   interface FastifyInstance { toolKeys: ToolKeys }
@@ -7,7 +7,7 @@ declare module 'fastify' {
 
 /** The tool's signing keys; the first boot creates the current and next keys. */
 export default fp(async (app) => {
-  const toolKeys = createToolKeys({ knex: app.knex, secretBox: app.secretBox, graceSeconds: app.config.KEY_ROTATION_GRACE_SECONDS })
+  const toolKeys = app.services.toolKeys
   await toolKeys.ensure()
   app.decorate('toolKeys', toolKeys)
-}, { name: 'tool-keys', dependencies: ['db', 'secret-box'] })
+}, { name: 'tool-keys', dependencies: ['services'] })

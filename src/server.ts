@@ -7,6 +7,8 @@ import { randomUUID } from 'node:crypto'
 import type { Knex } from 'knex'
 import type { Config } from './config.js'
 import app from './app.js'
+import type { AppFeatures } from './compose/features.js'
+import type { ServiceOverrides } from './compose/overrides.js'
 import { send } from './routes/error-handler.js'
 import { httpTimeouts } from './limits/http-timeouts.js'
 
@@ -55,8 +57,20 @@ export function serverOptions (config: Config, overrides: Partial<FastifyServerO
   }
 }
 
-export async function buildServer (config: Config, options: { knex?: Knex, fastify?: Partial<FastifyServerOptions> } = {}): Promise<FastifyInstance> {
+export interface BuildServerOptions {
+  /** An existing, migrated knex (tests share one per file); the server then does not destroy it. */
+  knex?: Knex
+  /** Migrate the pool the server opens itself; default DATABASE_MIGRATE_ON_START. */
+  migrate?: boolean
+  fastify?: Partial<FastifyServerOptions>
+  /** Which of the worker, the consumer and the admin API run (src/compose/features.ts). */
+  features?: AppFeatures
+  overrides?: ServiceOverrides
+}
+
+export async function buildServer (config: Config, options: BuildServerOptions = {}): Promise<FastifyInstance> {
   const server = Fastify(serverOptions(config, options.fastify))
-  await server.register(app, { config, ...(options.knex ? { knex: options.knex } : {}) })
+  const { fastify: _, ...appOptions } = options
+  await server.register(app, { config, ...appOptions })
   return server
 }

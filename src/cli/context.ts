@@ -1,20 +1,38 @@
-/** A configured, migrated database and the services the CLI drives, closed after the command. */
+/** A configured database and the services the CLI drives (src/compose), closed after the command. */
 import type { Knex } from 'knex'
 import { loadConfig, type Config } from '../config.js'
 import { createKnex } from '../db/connection.js'
-import { createSecretBox, type SecretBox } from '../crypto/secret-box.js'
+import { buildServices, type Services } from '../compose/services.js'
+import type { ServiceOverrides } from '../compose/overrides.js'
+import { stderrLog } from './stderr-log.js'
 
-export interface CliContext { config: Config, knex: Knex, secretBox: SecretBox }
+export interface CliContext { config: Config, knex: Knex, services: Services }
 
-export async function withContext<T> (fn: (ctx: CliContext) => Promise<T>): Promise<T> {
-  const config = loadConfig()
-  const knex = createKnex({ url: config.DATABASE_URL, poolMax: 2 })
-  try {
-    return await fn({ config, knex, secretBox: createSecretBox(config.secretKey) })
-  } finally {
-    await knex.destroy()
+export type WithContext = <T>(fn: (ctx: CliContext) => Promise<T>) => Promise<T>
+
+/**
+ * Runs `fn` with the services built over `knex` (default: a small pool from DATABASE_URL, destroyed
+ * afterwards). The services are closed first (they may still use the pool), then the pool.
+ */
+export function contextFor (options: { config?: Config, knex?: Knex, overrides?: ServiceOverrides } = {}): WithContext {
+  return async (fn) => {
+    const config = options.config ?? loadConfig()
+    const knex = options.knex ?? createKnex({ url: config.DATABASE_URL, poolMax: 2 })
+    const services = buildServices({ config, knex, log: stderrLog(), overrides: options.overrides })
+    try {
+      return await fn({ config, knex, services })
+    } finally {
+      try {
+        await services.close()
+      } finally {
+        if (options.knex === undefined) await knex.destroy()
+      }
+    }
   }
 }
+
+/** The configured database and services (loadConfig, DATABASE_URL). */
+export const withContext: WithContext = async (fn) => await contextFor()(fn)
 
 /** Prints JSON for scripts, or the given table for people. */
 export function output (value: unknown, opts: { json?: boolean }, table?: () => string): void {

@@ -3,27 +3,20 @@
  * end through the grade pipeline once more (src/events/consumer/replay.ts), in a throwaway group.
  */
 import type { Command } from 'commander'
-import { createEventPipeline, lmsClientFromConfig } from '../events/consumer/event-pipeline.js'
-import { kafkaConnectionFromConfig, type ConsumerLogger } from '../events/consumer/kafka-client.js'
+import { kafkaConnectionFromConfig } from '../events/consumer/kafka-client.js'
 import { replayEvents, type ReplayResult } from '../events/consumer/replay.js'
 import { consumerTuningFromConfig, type ConsumerTuning } from '../events/consumer/event-consumer.js'
 import { parseRedisReplayFrom, parseReplayFrom, ReplayError } from '../events/consumer/replay-input.js'
 import { redisConnectionFromConfig } from '../events/redis/redis-connection.js'
 import { replayRedisStream } from '../events/redis/redis-replay.js'
 import { parseId } from '../admin/cli-support.js'
-import { formatTable, withContext as defaultWithContext, type CliContext } from './context.js'
+import { formatTable, withContext as defaultWithContext, type WithContext } from './context.js'
 
 export interface EventsCommandDeps {
-  withContext?: <T>(fn: (ctx: CliContext) => Promise<T>) => Promise<T>
+  withContext?: WithContext
   write?: (text: string) => void
   /** Tests lower kafkajs timings. */
   tuning?: ConsumerTuning
-}
-
-/** Warnings and errors to stderr as JSON lines; the summary goes to stdout. */
-function stderrLogger (): ConsumerLogger {
-  const line = (level: string) => (obj: object, msg: string) => { process.stderr.write(JSON.stringify({ level, msg, ...obj }) + '\n') }
-  return { debug: () => {}, info: () => {}, warn: line('warn'), error: line('error') }
 }
 
 function summary (result: ReplayResult): string {
@@ -45,31 +38,26 @@ export function registerEventsCommand (program: Command, deps: EventsCommandDeps
     .option('--json', 'machine-readable output')
     .action(async (o: { from: string, group?: string, timeout?: string, json?: boolean }) => {
       const timeoutMs = o.timeout === undefined ? undefined : parseId(o.timeout, 'timeout') * 1000
-      await withContext(async ({ config, knex }) => {
+      // Warnings and errors go to stderr (src/cli/stderr-log.ts); the summary to stdout.
+      await withContext(async ({ config, services }) => {
         if (config.eventBusBackend === 'none') throw ReplayError('EVENT_BUS_NOT_CONFIGURED')
         const redis = config.eventBusBackend === 'redis'
         const from = redis ? parseRedisReplayFrom(o.from) : parseReplayFrom(o.from)
-        const logger = stderrLogger()
-        const lms = lmsClientFromConfig(config)
-        try {
-          const pipeline = createEventPipeline({ config, knex, logger, lms })
-          await pipeline.relevantUsers.load()
-          const result = redis
-            ? await replayRedisStream({ connection: redisConnectionFromConfig(config), stream: config.eventBusTopic, from, processor: pipeline.processor, timeoutMs })
-            : await replayEvents({
-              connection: kafkaConnectionFromConfig(config),
-              topic: config.eventBusTopic,
-              groupId: o.group ?? `${config.KAFKA_GROUP_ID}-replay-${Date.now()}`,
-              from: from as Date | 'earliest',
-              processor: pipeline.processor,
-              logger,
-              tuning: { ...consumerTuningFromConfig(config), ...deps.tuning },
-              timeoutMs
-            })
-          write(o.json ? JSON.stringify(result, null, 2) + '\n' : summary(result))
-        } finally {
-          await lms?.close()
-        }
+        const pipeline = services.eventPipeline
+        await pipeline.relevantUsers.load()
+        const result = redis
+          ? await replayRedisStream({ connection: redisConnectionFromConfig(config), stream: config.eventBusTopic, from, processor: pipeline.processor, timeoutMs })
+          : await replayEvents({
+            connection: kafkaConnectionFromConfig(config),
+            topic: config.eventBusTopic,
+            groupId: o.group ?? `${config.KAFKA_GROUP_ID}-replay-${Date.now()}`,
+            from: from as Date | 'earliest',
+            processor: pipeline.processor,
+            logger: services.log,
+            tuning: { ...consumerTuningFromConfig(config), ...deps.tuning },
+            timeoutMs
+          })
+        write(o.json ? JSON.stringify(result, null, 2) + '\n' : summary(result))
       })
     })
 }

@@ -3,19 +3,14 @@
  * course and queue it (src/grades/course-resync.ts), for events the bus never delivered.
  */
 import type { Command } from 'commander'
-import { createProblemScoresRepository } from '../db/repositories/problem-scores-repository.js'
-import { lmsClientFromConfig } from '../events/consumer/event-pipeline.js'
-import { createCompositeScorer, type CompositeLms } from '../grades/composite-score.js'
 import { resyncCourse, type ResyncResult } from '../grades/course-resync.js'
 import { GradesError } from '../grades/errors.js'
-import type { Config } from '../config.js'
-import { formatTable, withContext as defaultWithContext, type CliContext } from './context.js'
+import { formatTable, withContext as defaultWithContext, type WithContext } from './context.js'
 
 export interface GradesCommandDeps {
-  withContext?: <T>(fn: (ctx: CliContext) => Promise<T>) => Promise<T>
+  /** The database and services (tests replace the LMS client through the services' overrides). */
+  withContext?: WithContext
   write?: (text: string) => void
-  /** The LMS client; default one from LMS_* (tests pass the fake LMS's). */
-  platform?: (config: Config) => (CompositeLms & { close?: () => Promise<void> }) | undefined
 }
 
 function summary (result: ResyncResult): string {
@@ -30,7 +25,6 @@ function summary (result: ResyncResult): string {
 export function registerGradesCommand (program: Command, deps: GradesCommandDeps = {}): void {
   const withContext = deps.withContext ?? defaultWithContext
   const write = deps.write ?? ((text: string) => { process.stdout.write(text) })
-  const platformFor = deps.platform ?? lmsClientFromConfig
   const grades = program.command('grades').description('grade passback')
 
   grades.command('resync')
@@ -38,18 +32,14 @@ export function registerGradesCommand (program: Command, deps: GradesCommandDeps
     .requiredOption('--course <id>', 'course key, e.g. course-v1:Org+Course+Run')
     .option('--json', 'machine-readable output')
     .action(async (o: { course: string, json?: boolean }) => {
-      await withContext(async ({ config, knex }) => {
-        const platform = platformFor(config)
-        if (platform === undefined) throw GradesError('GRADES_LMS_NOT_CONFIGURED')
-        try {
-          const scorer = createCompositeScorer({ lms: platform, ledger: createProblemScoresRepository(knex) })
-          const result = await resyncCourse({ knex, scorer }, o.course.trim())
-          write(o.json ? JSON.stringify(result, null, 2) + '\n' : summary(result))
-          // Non-zero exit for scripts; the list above says which launches and why.
-          if (result.failed.length > 0) throw GradesError('GRADES_RESYNC_INCOMPLETE', { failed: result.failed.length, queued: result.enqueued.length })
-        } finally {
-          await platform.close?.()
-        }
+      await withContext(async ({ knex, services }) => {
+        // The same scorer the outbox worker uses, over the services' LMS client (closed with them).
+        const scorer = services.compositeScorer
+        if (scorer === undefined) throw GradesError('GRADES_LMS_NOT_CONFIGURED')
+        const result = await resyncCourse({ knex, scorer }, o.course.trim())
+        write(o.json ? JSON.stringify(result, null, 2) + '\n' : summary(result))
+        // Non-zero exit for scripts; the list above says which launches and why.
+        if (result.failed.length > 0) throw GradesError('GRADES_RESYNC_INCOMPLETE', { failed: result.failed.length, queued: result.enqueued.length })
       })
     })
 }

@@ -1,14 +1,13 @@
 import type { Command } from 'commander'
-import { createToolKeys } from '../keys/tool-keys.js'
 import { migrateLatest } from '../db/migrate.js'
 import { formatTable, output, withContext } from './context.js'
 
 export function registerKeysCommand (program: Command): void {
   const keys = program.command('keys').description('the tool\'s signing keys (LTI 1.3)')
   keys.command('list').option('--json', 'machine-readable output').action(async (opts: { json?: boolean }) => {
-    await withContext(async ({ knex, secretBox, config }) => {
+    await withContext(async ({ knex, services }) => {
       await migrateLatest(knex)
-      const toolKeys = createToolKeys({ knex, secretBox, graceSeconds: config.KEY_ROTATION_GRACE_SECONDS })
+      const toolKeys = services.toolKeys
       await toolKeys.ensure()
       const list = await toolKeys.list()
       output(list, opts, () => formatTable(list as unknown as Array<Record<string, unknown>>, ['kid', 'state', 'alg', 'createdAt', 'activatedAt', 'retiredAt']))
@@ -19,9 +18,9 @@ export function registerKeysCommand (program: Command): void {
     .option('--force', 'rotate even if the next key was published less than KEY_ROTATION_GRACE_SECONDS ago')
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean, force?: boolean }) => {
-      await withContext(async ({ knex, secretBox, config }) => {
+      await withContext(async ({ knex, services }) => {
         await migrateLatest(knex)
-        const toolKeys = createToolKeys({ knex, secretBox, graceSeconds: config.KEY_ROTATION_GRACE_SECONDS })
+        const toolKeys = services.toolKeys
         await toolKeys.ensure()
         const list = await toolKeys.rotate({ force: opts.force === true })
         output(list, opts, () => formatTable(list as unknown as Array<Record<string, unknown>>, ['kid', 'state', 'alg', 'createdAt', 'activatedAt', 'retiredAt']))

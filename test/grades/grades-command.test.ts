@@ -1,8 +1,7 @@
 import t from 'tap'
 import { Command } from 'commander'
 import { registerGradesCommand } from '../../src/cli/grades-command.js'
-import type { CliContext } from '../../src/cli/context.js'
-import { createSecretBox } from '../../src/crypto/secret-box.js'
+import { contextFor } from '../../src/cli/context.js'
 import { LmsClient } from '../../src/lms/lms-client.js'
 import { testConfig } from '../helpers/build-app.js'
 import { createTestDb } from '../helpers/db.js'
@@ -23,19 +22,26 @@ t.test('grades resync --course: table or JSON, non-zero when a launch failed, LM
   const seq = await seed.assignment(user, { lmsUserId: learner.id, courseKey: DEMO_COURSE_ID, usageKey: usageKey(DEMO_COURSE_ID, 'sequential', 'homework1') })
 
   const config = testConfig({ DATABASE_URL: db.url, LMS_URL: lms.url, LMS_CLIENT_ID: 'lti-provider-client', LMS_CLIENT_SECRET: 'lti-provider-secret', LMS_RELAY_CONSUMER_KEY: 'k', LMS_RELAY_CONSUMER_SECRET: 's' })
-  const withContext = async <T>(fn: (ctx: CliContext) => Promise<T>) => fn({ config, knex: db.knex, secretBox: createSecretBox(config.secretKey) })
   let out = ''
   const closed: string[] = []
   const run = async (args: string[], platform?: () => undefined) => {
     out = ''
     const program = new Command().exitOverride()
     registerGradesCommand(program, {
-      withContext,
-      write: text => { out += text },
-      platform: platform ?? (c => {
-        const client = new LmsClient({ lmsUrl: c.LMS_URL!, clientId: c.LMS_CLIENT_ID!, clientSecret: c.LMS_CLIENT_SECRET!, retries: 0 })
-        return { getBlockTree: (r, u) => client.getBlockTree(r, u), getSubsectionScore: (k, id) => client.getSubsectionScore(k, id), getProgress: (c2, id) => client.getProgress(c2, id), close: async () => { closed.push('lms'); await client.close() } }
-      })
+      // The services' LMS client, built by the factory and closed with the services after the command.
+      withContext: contextFor({
+        config,
+        knex: db.knex,
+        overrides: {
+          lmsClient: platform ?? (c => {
+            const client = new LmsClient({ lmsUrl: c.LMS_URL!, clientId: c.LMS_CLIENT_ID!, clientSecret: c.LMS_CLIENT_SECRET!, retries: 0 })
+            const close = client.close.bind(client)
+            client.close = async () => { closed.push('lms'); await close() }
+            return client
+          })
+        }
+      }),
+      write: text => { out += text }
     })
     await program.parseAsync(args, { from: 'user' })
   }

@@ -2,8 +2,8 @@
  * The rig for Kafka fault tests (test/faults/kafka-*.test.ts): the librdkafka mock cluster, a
  * database shared by every service instance of the test (a file for SQLite, as two processes would
  * share it), learners with LTI 1.1 launches on many problems, an Open edX-shaped outcome service
- * that records every score it accepts, and service instances assembled from the real plugins
- * (event consumer, recorder, outbox worker, readiness, /ready).
+ * that records every score it accepts, and service instances built as the service builds itself
+ * (buildServer: event consumer, recorder, outbox worker, readiness, /ready).
  *
  * Every score change goes to its own (learner, problem) launch, so "exactly once" is countable at
  * the platform: one accepted replaceResult per sourcedId, one processed_events row per ce_id, one
@@ -13,19 +13,10 @@ import { createHash } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import Fastify, { type FastifyInstance } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import type { Test } from 'tap'
 import { Kafka, Partitioners, logLevel, type Admin, type Producer } from 'kafkajs'
 import type { Knex } from 'knex'
-import configPlugin from '../../plugins/config.js'
-import dbPlugin from '../../plugins/db.js'
-import eventConsumerPlugin from '../../plugins/event-consumer.js'
-import metricsPlugin from '../../plugins/metrics.js'
-import passbackWorkerPlugin from '../../plugins/passback-worker.js'
-import platformPlugin from '../../plugins/lms.js'
-import readinessPlugin from '../../plugins/readiness.js'
-import secretBoxPlugin from '../../plugins/secret-box.js'
-import toolKeysPlugin from '../../plugins/tool-keys.js'
 import type { Config } from '../../src/config.js'
 import { createSecretBox } from '../../src/crypto/secret-box.js'
 import { createKnex } from '../../src/db/connection.js'
@@ -34,7 +25,7 @@ import type { ConsumerTuning } from '../../src/events/consumer/event-consumer.js
 import { fullTopicName } from '../../src/events/decode/event-type.js'
 import { toPythonIsoformat } from '../../src/events/decode/python-isoformat.js'
 import { createWeightedScoreEncoder, newEventMetadata } from '../../src/events/decode/weighted-score-encoder.js'
-import health from '../../src/routes/health.js'
+import { buildServer } from '../../src/server.js'
 import { testConfig } from '../helpers/build-app.js'
 import { createTestDb, testBackend } from '../helpers/db.js'
 import { loadEventBusFixtures } from './event-bus-fixtures.js'
@@ -49,7 +40,7 @@ const CONSUMER_SECRET = 'fault-consumer-secret'
 const NOW = 1_763_000_000_000
 
 /**
- * Short kafkajs timings (kafka-testing.md §2.4), as the event-consumer plugin's `tuning` option
+ * Short kafkajs timings (kafka-testing.md §2.4), as the services' `consumerTuning` override
  * allows: a lost broker is noticed in about a second and a dead member is evicted after 6 s.
  */
 export const FAST_TUNING: ConsumerTuning = {
@@ -181,26 +172,22 @@ async function seedLaunches (knex: Knex, config: Config, outcomeUrl: string, lea
   return sourcedIds
 }
 
-/** A service instance from the real plugins, in app.ts order, with its own database pool. */
+/** A service instance as `serve` builds it (its own database pool, no admin API), with the rig's timings. */
 export async function buildInstance (config: Config, options: InstanceOptions = {}, logs?: LogLine[]): Promise<FastifyInstance> {
   // Warnings and errors are kept, and every failed broker response: kafkajs logs each at debug as
   // `Response <Api>(key: …)` with its error (at error level only some, e.g. not a first JoinGroup).
   const keep = (line: LogLine) => line.level >= 40 || (line.level === 20 && line.msg.startsWith('Response ') && line.error !== undefined)
-  const app = Fastify({
-    logger: logs === undefined
-      ? false
-      : { level: 'debug', stream: { write: (text: string) => { const line = JSON.parse(text) as LogLine; if (keep(line)) logs.push(line) } } }
+  const app = await buildServer(config, {
+    // The rig migrated the shared database once; instances starting together need not race for it.
+    migrate: false,
+    fastify: {
+      logger: logs === undefined
+        ? false
+        : { level: 'debug', stream: { write: (text: string) => { const line = JSON.parse(text) as LogLine; if (keep(line)) logs.push(line) } } }
+    },
+    features: { worker: options.worker ?? true, consumer: true, admin: false },
+    overrides: { consumerTuning: options.tuning ?? FAST_TUNING, kafkaLogLevel: logs === undefined ? logLevel.NOTHING : logLevel.DEBUG, workerStopGraceMs: 2000 }
   })
-  await app.register(configPlugin, { config })
-  await app.register(dbPlugin, { migrate: false })
-  await app.register(secretBoxPlugin)
-  await app.register(metricsPlugin)
-  await app.register(readinessPlugin)
-  await app.register(toolKeysPlugin)
-  await app.register(platformPlugin)
-  await app.register(passbackWorkerPlugin, { enabled: options.worker ?? true, stopGraceMs: 2000 })
-  await app.register(eventConsumerPlugin, { tuning: options.tuning ?? FAST_TUNING, kafkaLogLevel: logs === undefined ? logLevel.NOTHING : logLevel.DEBUG })
-  await app.register(health)
   await app.ready()
   return app
 }

@@ -3,7 +3,6 @@ import type { Config } from '../../config.js'
 import { createDeadLettersRepository } from '../../db/repositories/dead-letters-repository.js'
 import { createCachedCourseStructure, type BlockTreeSource } from '../../grades/course-structure.js'
 import { createScoreChangeRecorder, type ScoreChangeRecorder } from '../../grades/score-change-recorder.js'
-import { LmsClient } from '../../lms/lms-client.js'
 import { createSchemaRegistryClient } from '../decode/schema-registry-client.js'
 import { createWeightedScoreDecoder, type WeightedScoreDecoder } from '../decode/weighted-score-decoder.js'
 import type { ConsumerLogger } from './kafka-client.js'
@@ -32,13 +31,11 @@ export interface EventPipeline {
   processor: MessageProcessor
 }
 
-/** The LMS client from LMS_* settings, or undefined when the LMS is not configured. */
-export function lmsClientFromConfig (config: Config): LmsClient | undefined {
-  if (!config.LMS_URL || !config.LMS_CLIENT_ID || !config.LMS_CLIENT_SECRET) return undefined
-  return new LmsClient({ lmsUrl: config.LMS_URL, clientId: config.LMS_CLIENT_ID, clientSecret: config.LMS_CLIENT_SECRET, timeoutMs: config.LMS_TIMEOUT_MS })
-}
-
-/** Decoder (registry or bundled schema), relevance set, recorder and processor, wired from the configuration. */
+/**
+ * Decoder (registry or bundled schema), relevance set, recorder and processor, wired from the
+ * configuration. Built by the composition root (src/compose/services.ts) for the live consumer and
+ * `events replay` alike.
+ */
 export function createEventPipeline (options: EventPipelineOptions): EventPipeline {
   const { config, knex, logger } = options
   // Redis entries carry the bare Avro body (event-bus.md §9): no registry, the bundled schema.

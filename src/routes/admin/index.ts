@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify'
-import { createAdminServices } from '../../admin/admin-services.js'
+import type { AdminServices } from '../../admin/admin-services.js'
 import { createAdminAuth } from './auth.js'
 import keys from './keys.js'
 import consumers from './consumers.js'
@@ -9,9 +9,9 @@ import passbacks from './passbacks.js'
 /**
  * /admin/api/v1: registered only when ADMIN_TOKEN is set. Every route below shares the bearer check
  * (an encapsulated onRequest hook), so a new admin route cannot forget it. The services are the
- * same ones the CLI drives (src/admin).
+ * same ones the CLI drives (src/admin), built once by the composition root (src/compose).
  */
-const admin: FastifyPluginAsync<{ token: string }> = async (app, opts) => {
+const admin: FastifyPluginAsync<{ token: string, services: AdminServices }> = async (app, opts) => {
   app.addHook('onRequest', createAdminAuth(opts.token))
   // JSON must be UTF-8 (RFC 8259 §8.1): the default parser turns invalid bytes into U+FFFD, which
   // then passes the schemas and is stored as an identifier nobody typed. Same parser otherwise.
@@ -28,7 +28,7 @@ const admin: FastifyPluginAsync<{ token: string }> = async (app, opts) => {
     }
     parseJson(request, text, done)
   })
-  const services = createAdminServices({ knex: app.knex, secretBox: app.secretBox, config: app.config })
+  const services = opts.services
   await app.register(keys)
   await app.register(consumers, { services })
   await app.register(registrations, { services })

@@ -1,18 +1,15 @@
 import t from 'tap'
-import Fastify, { type FastifyInstance } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { Kafka, Partitioners, logLevel, type IHeaders, type Producer } from 'kafkajs'
 import type { Knex } from 'knex'
-import configPlugin from '../../../plugins/config.js'
-import dbPlugin from '../../../plugins/db.js'
-import eventConsumerPlugin, { type EventConsumerPluginOptions } from '../../../plugins/event-consumer.js'
-import metricsPlugin from '../../../plugins/metrics.js'
-import readinessPlugin from '../../../plugins/readiness.js'
+import type { ServiceOverrides } from '../../../src/compose/overrides.js'
 import type { ConsumerTuning } from '../../../src/events/consumer/event-consumer.js'
 import { fullTopicName } from '../../../src/events/decode/event-type.js'
 import type { WeightedScoreChanged } from '../../../src/events/decode/weighted-score-changed.js'
 import { createWeightedScoreEncoder, newEventMetadata } from '../../../src/events/decode/weighted-score-encoder.js'
 import { toPythonIsoformat } from '../../../src/events/decode/python-isoformat.js'
 import { LmsClient } from '../../../src/lms/lms-client.js'
+import { buildServer } from '../../../src/server.js'
 import { testConfig } from '../../helpers/build-app.js'
 import { createTestDb, type TestDb } from '../../helpers/db.js'
 import { fixtureHeaders, loadEventBusFixtures } from '../../support/event-bus-fixtures.js'
@@ -57,7 +54,7 @@ async function waitFor (what: string, check: () => Promise<boolean> | boolean, t
   }
 }
 
-async function harness (t: { teardown: (fn: () => unknown) => void }, options: { seed?: (knex: Knex, lms: FakeLms) => Promise<void>, plugin?: EventConsumerPluginOptions } = {}): Promise<Harness> {
+async function harness (t: { teardown: (fn: () => unknown) => void }, options: { seed?: (knex: Knex, lms: FakeLms) => Promise<void>, overrides?: ServiceOverrides } = {}): Promise<Harness> {
   const prefix = `t${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`
   const topic = fullTopicName(prefix)
   const broker = await startMockKafka({ topics: [{ topic, partitions: 2 }] })
@@ -66,8 +63,8 @@ async function harness (t: { teardown: (fn: () => unknown) => void }, options: {
   t.teardown(registry.close)
   const lms = await startFakeLms({ courses: [{ id: DEMO_COURSE_ID }, { id: OTHER_COURSE }] })
   t.teardown(() => lms.close())
+  // Owned (and closed) by the app's services, as any LMS client they build.
   const client = new LmsClient({ lmsUrl: lms.url, clientId: 'lti-provider-client', clientSecret: 'lti-provider-secret', retries: 0, timeoutMs: 400 })
-  t.teardown(() => client.close())
   const db = await createTestDb(t)
   await options.seed?.(db.knex, lms)
 
@@ -81,12 +78,11 @@ async function harness (t: { teardown: (fn: () => unknown) => void }, options: {
     // Both partitions at once: ordering must still hold within each.
     KAFKA_PARTITIONS_CONCURRENCY: '2'
   })
-  const app = Fastify({ logger: false })
-  await app.register(configPlugin, { config })
-  await app.register(dbPlugin, { knex: db.knex, migrate: false })
-  await app.register(metricsPlugin)
-  await app.register(readinessPlugin)
-  await app.register(eventConsumerPlugin, { tuning: FAST, lms: client, kafkaLogLevel: logLevel.NOTHING, ...options.plugin })
+  const app = await buildServer(config, {
+    knex: db.knex,
+    features: { worker: false },
+    overrides: { lmsClient: () => client, consumerTuning: FAST, kafkaLogLevel: logLevel.NOTHING, ...options.overrides }
+  })
   await app.ready()
   t.teardown(() => app.close())
   await waitFor('the consumer to join', () => app.eventConsumer?.status().state === 'running')
@@ -261,38 +257,28 @@ t.test('a crashed consumer fails readiness and recovers', { skip: faultInjection
 
 t.test('no KAFKA_BROKERS: no consumer, the relevance hook still exists', async t => {
   const db = await createTestDb(t)
-  const app = Fastify({ logger: false })
   const lines: string[] = []
   const config = testConfig({ DATABASE_URL: db.url })
-  await app.register(configPlugin, { config })
-  await app.register(dbPlugin, { knex: db.knex, migrate: false })
-  await app.register(metricsPlugin)
-  await app.register(readinessPlugin)
-  app.log.info = ((msg: string) => { lines.push(msg) }) as typeof app.log.info
-  // What plugins/launch.ts decorates: listeners told about each newly mapped learner.
-  const launchEvents = { onNewLearner: [] as Array<(lmsUserId: number) => void> }
-  app.decorate('launchEvents', launchEvents)
-  await app.register(eventConsumerPlugin)
+  const app = await buildServer(config, { knex: db.knex, fastify: { logger: { level: 'info', stream: { write: (text: string) => { lines.push(JSON.parse(text).msg) } } } } })
   await app.ready()
   t.teardown(() => app.close())
   t.equal(app.eventConsumer, null)
   t.equal(app.redisEventSource, null)
-  t.match(lines, [/neither KAFKA_BROKERS nor REDIS_URL is set/])
+  t.match(lines.filter(line => /KAFKA_BROKERS/.test(line)), [/neither KAFKA_BROKERS nor REDIS_URL is set/])
   app.relevantUsers.add(5)
   t.ok(app.relevantUsers.has(5))
-  for (const listener of launchEvents.onNewLearner) listener(6)
+  // What both launch services call for a learner they map for the first time.
+  app.services.launch.announceNewLearner(6)
   t.ok(app.relevantUsers.has(6), 'subscribed to the launch plugin\'s new-learner hook')
   t.same(Object.keys((await app.readiness.run()).checks), ['database'], 'no consumer check')
 })
 
 t.test('Kafka unreachable at boot: the app starts, readiness fails once a connect failed, close does not hang', async t => {
   const db = await createTestDb(t)
-  const app = Fastify({ logger: false })
-  await app.register(configPlugin, { config: testConfig({ DATABASE_URL: db.url, KAFKA_BROKERS: '127.0.0.1:1' }) })
-  await app.register(dbPlugin, { knex: db.knex, migrate: false })
-  await app.register(metricsPlugin)
-  await app.register(readinessPlugin)
-  await app.register(eventConsumerPlugin, { tuning: { ...FAST, retry: { initialRetryTime: 50, retries: 1, maxRetryTime: 100 } }, kafkaLogLevel: logLevel.NOTHING })
+  const app = await buildServer(testConfig({ DATABASE_URL: db.url, KAFKA_BROKERS: '127.0.0.1:1' }), {
+    knex: db.knex,
+    overrides: { consumerTuning: { ...FAST, retry: { initialRetryTime: 50, retries: 1, maxRetryTime: 100 } }, kafkaLogLevel: logLevel.NOTHING }
+  })
   await app.ready()
   t.match(await app.readiness.run(), { checks: { database: { ok: true } } }, 'ready() did not wait for Kafka')
   await waitFor('a failed connect', () => (app.eventConsumer?.status().crashes ?? 0) >= 1, 30_000)

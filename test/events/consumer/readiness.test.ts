@@ -1,15 +1,9 @@
 import t from 'tap'
-import Fastify from 'fastify'
 import { logLevel } from 'kafkajs'
-import configPlugin from '../../../plugins/config.js'
-import dbPlugin from '../../../plugins/db.js'
-import eventConsumerPlugin from '../../../plugins/event-consumer.js'
-import metricsPlugin from '../../../plugins/metrics.js'
-import readinessPlugin from '../../../plugins/readiness.js'
 import { createRelevantUserSource } from '../../../src/events/consumer/relevant-user-source.js'
 import type { RelevantUserSource } from '../../../src/events/consumer/relevant-users.js'
 import { fullTopicName } from '../../../src/events/decode/event-type.js'
-import healthRoutes from '../../../src/routes/health.js'
+import { buildServer } from '../../../src/server.js'
 import { testConfig } from '../../helpers/build-app.js'
 import { createTestDb } from '../../helpers/db.js'
 import { createSeeder } from '../../support/grade-targets-seed.js'
@@ -34,17 +28,15 @@ t.test('/ready says 503 while the LTI users load and until the group is joined, 
   let pages = 0
   const source: RelevantUserSource = { async page (...args) { pages++; await gate; return await real.page(...args) } }
 
-  const app = Fastify({ logger: false })
-  await app.register(configPlugin, { config: testConfig({ DATABASE_URL: db.url, KAFKA_BROKERS: broker.bootstrap.join(','), KAFKA_GROUP_ID: `${prefix}-group`, EVENT_BUS_TOPIC_PREFIX: prefix }) })
-  await app.register(dbPlugin, { knex: db.knex, migrate: false })
-  await app.register(metricsPlugin)
-  await app.register(readinessPlugin)
-  await app.register(eventConsumerPlugin, {
-    relevantUserSource: source,
-    kafkaLogLevel: logLevel.NOTHING,
-    tuning: { sessionTimeout: 6000, rebalanceTimeout: 6000, heartbeatInterval: 500, maxWaitTimeInMs: 100 }
+  const config = testConfig({ DATABASE_URL: db.url, KAFKA_BROKERS: broker.bootstrap.join(','), KAFKA_GROUP_ID: `${prefix}-group`, EVENT_BUS_TOPIC_PREFIX: prefix })
+  const app = await buildServer(config, {
+    knex: db.knex,
+    overrides: {
+      relevantUserSource: source,
+      kafkaLogLevel: logLevel.NOTHING,
+      consumerTuning: { sessionTimeout: 6000, rebalanceTimeout: 6000, heartbeatInterval: 500, maxWaitTimeInMs: 100 }
+    }
   })
-  await app.register(healthRoutes)
   await app.ready()
   t.teardown(() => app.close())
 

@@ -2,8 +2,7 @@ import t from 'tap'
 import { Command } from 'commander'
 import { Kafka, Partitioners, logLevel } from 'kafkajs'
 import { registerEventsCommand } from '../../../src/cli/events-command.js'
-import type { CliContext } from '../../../src/cli/context.js'
-import { createSecretBox } from '../../../src/crypto/secret-box.js'
+import { contextFor } from '../../../src/cli/context.js'
 import { parseReplayFrom } from '../../../src/events/consumer/replay-input.js'
 import { fullTopicName } from '../../../src/events/decode/event-type.js'
 import { toPythonIsoformat } from '../../../src/events/decode/python-isoformat.js'
@@ -61,7 +60,7 @@ t.test('events replay: the topic again through the pipeline, duplicates write no
     out = ''
     const program = new Command().exitOverride()
     registerEventsCommand(program, {
-      withContext: async fn => fn({ config: cfg, knex: db.knex, secretBox: createSecretBox(cfg.secretKey) } satisfies CliContext),
+      withContext: contextFor({ config: cfg, knex: db.knex }),
       write: text => { out += text },
       tuning: fast
     })

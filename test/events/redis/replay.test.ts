@@ -6,8 +6,7 @@
 import t from 'tap'
 import { Command } from 'commander'
 import { registerEventsCommand } from '../../../src/cli/events-command.js'
-import type { CliContext } from '../../../src/cli/context.js'
-import { createSecretBox } from '../../../src/crypto/secret-box.js'
+import { contextFor } from '../../../src/cli/context.js'
 import { parseRedisReplayFrom } from '../../../src/events/consumer/replay-input.js'
 import { testConfig } from '../../helpers/build-app.js'
 import { createTestDb } from '../../helpers/db.js'
@@ -38,7 +37,7 @@ t.test('events replay on Redis: missed events get jobs, the rest are duplicates,
     out = ''
     const program = new Command().exitOverride()
     registerEventsCommand(program, {
-      withContext: async fn => fn({ config, knex: db.knex, secretBox: createSecretBox(config.secretKey) } satisfies CliContext),
+      withContext: contextFor({ config, knex: db.knex }),
       write: text => { out += text }
     })
     await program.parseAsync(args, { from: 'user' })

@@ -1,13 +1,7 @@
 import t from 'tap'
-import Fastify, { type FastifyInstance } from 'fastify'
-import configPlugin from '../../../plugins/config.js'
-import dbPlugin from '../../../plugins/db.js'
-import metricsPlugin from '../../../plugins/metrics.js'
-import passbackWorker, { type PassbackWorkerPluginOptions } from '../../../plugins/passback-worker.js'
-import platformPlugin from '../../../plugins/lms.js'
-import secretBoxPlugin from '../../../plugins/secret-box.js'
-import toolKeysPlugin from '../../../plugins/tool-keys.js'
-import jwks from '../../../src/routes/lti13/jwks.js'
+import type { FastifyInstance } from 'fastify'
+import type { AppFeatures } from '../../../src/compose/features.js'
+import { buildServer } from '../../../src/server.js'
 import { testConfig } from '../../helpers/build-app.js'
 import { createTestDb } from '../../helpers/db.js'
 import { seedAgsTarget, startFakeAgsPlatform } from '../../support/fake-ags-platform.js'
@@ -15,19 +9,11 @@ import { queuePassback, seedLti11Target, startFakeLti11OutcomeService } from '..
 
 interface Teardown { teardown (fn: () => unknown): void }
 
-/** The infrastructure the worker plugin uses, in app.ts order (platform: the shared outbound client), plus the JWKS route. */
-async function appWithWorker (t: Teardown, env: Record<string, string> = {}, options: PassbackWorkerPluginOptions = {}): Promise<FastifyInstance> {
+/** The app with the worker switched on (unless `features` says otherwise): it shares the app's outbound client; the JWKS route serves the AGS platform. */
+async function appWithWorker (t: Teardown, env: Record<string, string> = {}, features: AppFeatures = {}): Promise<FastifyInstance> {
   const db = await createTestDb(t)
   const config = testConfig({ DATABASE_URL: db.url, PASSBACK_POLL_INTERVAL_MS: '20', ...env })
-  const app = Fastify()
-  await app.register(configPlugin, { config })
-  await app.register(dbPlugin, { knex: db.knex, migrate: false })
-  await app.register(secretBoxPlugin)
-  await app.register(metricsPlugin)
-  await app.register(toolKeysPlugin)
-  await app.register(platformPlugin)
-  await app.register(jwks)
-  await app.register(passbackWorker, options)
+  const app = await buildServer(config, { knex: db.knex, features: { worker: true, ...features } })
   await app.ready()
   t.teardown(() => app.close())
   return app
@@ -81,8 +67,8 @@ t.test('OUTBOUND_ALLOW_LOOPBACK_HTTP=false (production behaviour): a loopback ou
   t.equal(outcome.requests.length, 0)
 })
 
-t.test('enabled: false builds the worker but never starts it; close stops a started one', async t => {
-  const off = await appWithWorker(t, {}, { enabled: false })
+t.test('worker: false builds the worker but never starts it; close stops a started one', async t => {
+  const off = await appWithWorker(t, {}, { worker: false })
   const id = await queuePassback(off.knex, { targetKey: 'a:1' })
   off.passbackWorker.kick()
   await new Promise(resolve => setTimeout(resolve, 150))
