@@ -1,4 +1,4 @@
-/** The admin services as one bundle: the admin routes and the CLI build it the same way. */
+/** The admin services as one bundle, built once by the composition root (src/compose) for the admin routes and the CLI. */
 import type { Knex } from 'knex'
 import type { Config } from '../config.js'
 import type { SecretBox } from '../crypto/secret-box.js'

@@ -18,7 +18,8 @@ import { queuePassback } from '../support/fake-lti11-outcome-service.js'
 import { createSeeder } from '../support/grade-targets-seed.js'
 import { mockKafkaSkipReason, startMockKafka } from '../support/kafka-mock-broker.js'
 
-t.setTimeout(180_000)
+// A child process boots tsx and joins a Kafka group: slow on a busy machine.
+t.setTimeout(300_000)
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
 const lmsEnv = (url: string) => ({ LMS_URL: url, LMS_CLIENT_ID: 'lti-provider-client', LMS_CLIENT_SECRET: 'lti-provider-secret', LMS_RELAY_CONSUMER_KEY: 'k', LMS_RELAY_CONSUMER_SECRET: 's' })
@@ -143,8 +144,11 @@ t.test('feature switches: no worker, no admin API, without re-listing plugins', 
   t.equal((await on.inject({ url: '/admin/api/v1/lti11/consumers', headers: adminHeaders })).statusCode, 200, 'admin API on by default with ADMIN_TOKEN')
 })
 
-/** Runs test/compose/services-child.ts; resolves with its output and exit code, or 'still running' after `waitMs`. */
-function runChild (env: Record<string, string>, close: boolean, waitMs: number): Promise<{ out: string, err: string, code: number | null | 'still running' }> {
+/**
+ * Runs test/compose/services-child.ts; resolves with its output and exit code, 'still running' when
+ * it is alive `waitMs` after it started everything, or 'never started' after two minutes without.
+ */
+function runChild (env: Record<string, string>, close: boolean, waitMs: number): Promise<{ out: string, err: string, code: number | null | 'still running' | 'never started' }> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/compose/services-child.ts')], {
     cwd: ROOT,
     env: { ...process.env, CHILD_ENV: JSON.stringify(env), CLOSE: close ? 'yes' : 'no' },
@@ -160,7 +164,8 @@ function runChild (env: Record<string, string>, close: boolean, waitMs: number):
     const arm = setInterval(() => {
       if (timer === undefined && out.includes('STARTED')) timer = setTimeout(() => { child.kill('SIGKILL'); resolve({ out, err, code: 'still running' }) }, waitMs)
     }, 20)
-    child.once('exit', code => { clearInterval(arm); if (timer) clearTimeout(timer); resolve({ out, err, code }) })
+    const cap = setTimeout(() => { if (timer === undefined) { child.kill('SIGKILL'); resolve({ out, err, code: 'never started' }) } }, 120_000)
+    child.once('exit', code => { clearInterval(arm); clearTimeout(cap); if (timer) clearTimeout(timer); resolve({ out, err, code }) })
   })
 }
 
