@@ -31,6 +31,9 @@ import lti11Launch from './routes/lti11/launch.js'
 import lti13Login from './routes/lti13/login.js'
 import lti13Launch from './routes/lti13/launch.js'
 import lti13Target from './routes/lti13/target.js'
+import lti13Config from './routes/lti13/config.js'
+import lti13Register from './routes/lti13/register.js'
+import lti11Config from './routes/lti11/config.js'
 import admin from './routes/admin/index.js'
 
 export interface AppOptions {
@@ -72,6 +75,9 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {
   await fastify.register(lti13Login)
   await fastify.register(lti13Launch)
   await fastify.register(lti13Target)
+  await fastify.register(lti13Config)
+  await fastify.register(lti13Register)
+  await fastify.register(lti11Config)
   if (features.admin) {
     await fastify.register(admin, { prefix: '/admin/api/v1', token: opts.config.ADMIN_TOKEN!, services: fastify.services.admin })
   } else if (!opts.config.ADMIN_TOKEN) {

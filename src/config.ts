@@ -113,6 +113,8 @@ export const ConfigSchema = Type.Object({
 
   KEY_ROTATION_GRACE_SECONDS: Int(86400, 0, 'how long a next key is published before rotation may promote it'),
 
+  LTI_TOOL_TITLE: Type.String({ default: 'Open edX', minLength: 1, maxLength: 100, description: 'tool name platforms show (published configuration, Dynamic Registration client_name)' }),
+  LTI_TOOL_DESCRIPTION: Type.String({ default: 'Open edX course content, with grades sent back to this platform.', minLength: 1, maxLength: 1000, description: 'tool description in the published configuration' }),
   ...secretFileVariables()
 }, { additionalProperties: true })
 

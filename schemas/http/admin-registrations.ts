@@ -55,7 +55,7 @@ export type DeploymentParams = Static<typeof DeploymentParamsSchema>
 
 export const DeploymentSchema = Type.Object({
   deploymentId: Type.String(),
-  source: Type.String({ description: 'admin | recorded (first seen at a launch)' }),
+  source: Type.String({ description: 'admin | recorded (first seen at a launch) | registered (returned by Dynamic Registration)' }),
   createdAt: Timestamp
 })
 export type DeploymentView = Static<typeof DeploymentSchema>

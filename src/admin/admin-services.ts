@@ -5,6 +5,7 @@ import type { SecretBox } from '../crypto/secret-box.js'
 import { createConsumersService } from './consumers-service.js'
 import { createRegistrationsService } from './registrations-service.js'
 import { createPassbacksService } from './passbacks-service.js'
+import { createInvitesService } from '../onboarding/invites-service.js'
 
 export interface AdminServicesOptions {
   knex: Knex
@@ -18,7 +19,8 @@ export function createAdminServices (opts: AdminServicesOptions) {
   return {
     consumers: createConsumersService({ knex: opts.knex, secretBox: opts.secretBox, defaultTimestampWindow: opts.config.LTI11_TIMESTAMP_WINDOW, now }),
     registrations: createRegistrationsService({ knex: opts.knex, publicOrigin: opts.config.publicOrigin, allowLoopbackHttp: opts.config.OUTBOUND_ALLOW_LOOPBACK_HTTP, now }),
-    passbacks: createPassbacksService({ knex: opts.knex, now })
+    passbacks: createPassbacksService({ knex: opts.knex, now }),
+    invites: createInvitesService({ knex: opts.knex, publicOrigin: opts.config.publicOrigin, now })
   }
 }
 

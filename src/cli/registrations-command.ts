@@ -1,12 +1,14 @@
 /**
  * `lti-provider registrations add|list|show|update|remove` and
- * `registrations deployments add|remove`: LTI 1.3 platforms (src/admin/registrations-service.ts).
+ * `registrations deployments add|remove`: LTI 1.3 platforms (src/admin/registrations-service.ts);
+ * `registrations invite|invites|activate` in invites-command.ts.
  */
 import type { Command } from 'commander'
 import type { RegistrationCreate, RegistrationUpdate, RegistrationView } from '../../schemas/http/admin-registrations.js'
 import { collect, defined, formatRecord, listOption, nullableOption, parseId, parseInteger } from '../admin/cli-support.js'
 import { formatTable, output } from './context.js'
 import type { WithAdminServices } from '../admin/admin-services.js'
+import { registerInviteCommands } from './invites-command.js'
 
 interface RegistrationOptions {
   name?: string
@@ -124,6 +126,8 @@ export function registerRegistrationsCommand (program: Command, withServices: Wi
       await withServices(async s => s.registrations.remove(registrationId))
       output({ removed: true, id: registrationId }, o, () => `removed registration ${registrationId}\n`)
     })
+
+  registerInviteCommands(registrations, withServices)
 
   const deployments = registrations.command('deployments').description('deployment ids a registration accepts')
   deployments.command('add').argument('<registrationId>').argument('<deploymentId>')

@@ -6,7 +6,7 @@
 import type { Knex } from 'knex'
 import { preparedSql } from '../prepared-statements.js'
 
-export type DeploymentSource = 'admin' | 'recorded'
+export type DeploymentSource = 'admin' | 'recorded' | 'registered'
 
 export interface Lti13DeploymentRow {
   id: number
@@ -67,7 +67,7 @@ function fromRow (row: Lti13DeploymentRow): Lti13Deployment {
     id: Number(row.id),
     registrationId: Number(row.registration_id),
     deploymentId: row.deployment_id,
-    source: row.source === 'recorded' ? 'recorded' : 'admin',
+    source: row.source === 'recorded' || row.source === 'registered' ? row.source : 'admin',
     createdAt: Number(row.created_at)
   }
 }

@@ -5,6 +5,7 @@ import keys from './keys.js'
 import consumers from './consumers.js'
 import registrations from './registrations.js'
 import passbacks from './passbacks.js'
+import registrationInvites from './registration-invites.js'
 
 /**
  * /admin/api/v1: registered only when ADMIN_TOKEN is set. Every route below shares the bearer check
@@ -33,6 +34,7 @@ const admin: FastifyPluginAsync<{ token: string, services: AdminServices }> = as
   await app.register(consumers, { services })
   await app.register(registrations, { services })
   await app.register(passbacks, { services })
+  await app.register(registrationInvites, { services })
 }
 
 export default admin
