@@ -95,8 +95,9 @@ export function readPlatformConfiguration (doc: unknown, configurationUrl: strin
   const algs = stringList(d.id_token_signing_alg_values_supported)
   if (algs !== null && !algs.includes('RS256')) invalid('id_token_signing_alg_values_supported', 'does not offer RS256')
 
-  let authorizationServer: string | null = null
-  if (typeof d.authorization_server === 'string' && d.authorization_server !== '') authorizationServer = url('authorization_server')
+  // Optional and not always a URL in the wild: used as the client-assertion aud only when it is one we could call.
+  const server = d.authorization_server
+  const authorizationServer = typeof server === 'string' && platformUrlProblem(server, policy) === null ? server : null
   return {
     issuer,
     ...endpoints,

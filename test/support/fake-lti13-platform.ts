@@ -80,6 +80,11 @@ export interface FakeLti13Platform {
   tokenUrl: string
   kid: string
   faults: { jwksDown: boolean, jwksHuge: boolean }
+  /**
+   * More endpoints on the platform's own origin (e.g. Dynamic Registration, fake-dr-platform.ts):
+   * each handler answers and returns true, or returns false to pass the request on.
+   */
+  routes: Array<(req: IncomingMessage, res: ServerResponse, url: URL) => boolean>
   /** Requests seen by the JWKS endpoint (cache tests). */
   readonly jwksRequests: number
   /** Query parameters of every auth request received, in order. */
@@ -138,6 +143,7 @@ export async function startFakeLti13Platform (options: FakePlatformOptions): Pro
   const authRequests: Array<Record<string, string>> = []
   let jwksRequests = 0
   let issuer = ''
+  const routes: FakeLti13Platform['routes'] = []
 
   const baseClaims = (launch: FakeLaunch, nonce: string | undefined, iat: number): Record<string, unknown> => {
     const claims: Record<string, unknown> = {
@@ -249,7 +255,7 @@ export async function startFakeLti13Platform (options: FakePlatformOptions): Pro
       handleAuth(url, res).catch(err => send(res, 500, 'text/plain', String(err)))
     } else if (req.method === 'GET' && url.pathname === `/api/lti_consumer/v1/public_keysets/${configId}`) {
       handleJwks(res)
-    } else {
+    } else if (!routes.some(route => route(req, res, url))) {
       send(res, 404, 'text/plain', 'not found')
     }
   })
@@ -268,6 +274,7 @@ export async function startFakeLti13Platform (options: FakePlatformOptions): Pro
     tokenUrl,
     get kid () { return current().kid },
     faults,
+    routes,
     get jwksRequests () { return jwksRequests },
     authRequests,
     registration (overrides = {}) {
