@@ -12,6 +12,9 @@ import { parseDuration } from '../../src/cli/invites-command.js'
 import { createKnex } from '../../src/db/connection.js'
 import { createTestDb, testBackend } from '../helpers/db.js'
 
+// Migrations through the CLI on MariaDB are slow under load.
+t.setTimeout(300_000)
+
 const ENV_KEYS = ['NODE_ENV', 'DATABASE_URL', 'PUBLIC_URL', 'OUTBOUND_ALLOW_LOOPBACK_HTTP', 'LOG_LEVEL', 'SECRET_KEY', 'ADMIN_TOKEN', 'DATABASE_MIGRATE_ON_START'] as const
 
 interface Run { code: number, out: string, err: string }
