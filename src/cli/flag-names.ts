@@ -8,7 +8,8 @@ import type { FieldProblem } from '../admin/errors.js'
 
 /** Fields whose flag is not their name, singular or without `Id` (the rest follow from commander). */
 const FIELD_FLAGS: Record<string, string> = {
-  allowedAlgorithms: '--algorithm'
+  allowedAlgorithms: '--algorithm',
+  expiresInSeconds: '--expires'
 }
 
 function flagOf (field: string, command: Command): string | undefined {
