@@ -12,12 +12,14 @@ export interface AdminServicesOptions {
   secretBox: SecretBox
   config: Pick<Config, 'publicOrigin' | 'OUTBOUND_ALLOW_LOOPBACK_HTTP' | 'LTI11_TIMESTAMP_WINDOW'>
   now?: () => number
+  /** Called after every consumer change (the launch service of this instance drops its cache). */
+  onConsumersChanged?: () => void
 }
 
 export function createAdminServices (opts: AdminServicesOptions) {
   const now = opts.now ?? Date.now
   return {
-    consumers: createConsumersService({ knex: opts.knex, secretBox: opts.secretBox, defaultTimestampWindow: opts.config.LTI11_TIMESTAMP_WINDOW, now }),
+    consumers: createConsumersService({ knex: opts.knex, secretBox: opts.secretBox, defaultTimestampWindow: opts.config.LTI11_TIMESTAMP_WINDOW, now, onChanged: opts.onConsumersChanged }),
     registrations: createRegistrationsService({ knex: opts.knex, publicOrigin: opts.config.publicOrigin, allowLoopbackHttp: opts.config.OUTBOUND_ALLOW_LOOPBACK_HTTP, now }),
     passbacks: createPassbacksService({ knex: opts.knex, now }),
     invites: createInvitesService({ knex: opts.knex, publicOrigin: opts.config.publicOrigin, now })

@@ -27,11 +27,14 @@ export interface ConsumersServiceOptions {
   /** Default oauth_timestamp window of new consumers (LTI11_TIMESTAMP_WINDOW). */
   defaultTimestampWindow: number
   now?: () => number
+  /** After a create, change or removal has committed. */
+  onChanged?: (() => void) | undefined
 }
 
 export function createConsumersService (opts: ConsumersServiceOptions) {
   const repo = createLti11ConsumersRepository(opts.knex)
   const now = opts.now ?? Date.now
+  const changed = (): void => { opts.onChanged?.() }
 
   async function view (id: number, trx?: Knex.Transaction): Promise<ConsumerView> {
     const consumer = await repo.findById(id, trx)
@@ -49,7 +52,7 @@ export function createConsumersService (opts: ConsumersServiceOptions) {
       assertSchema(ConsumerCreateSchema, input)
       checkSemantics(input)
       const at = now()
-      return await opts.knex.transaction(async trx => {
+      const created = await opts.knex.transaction(async trx => {
         let id: number
         try {
           id = await repo.insert({
@@ -73,6 +76,8 @@ export function createConsumersService (opts: ConsumersServiceOptions) {
         }
         return await view(id, trx)
       })
+      changed()
+      return created
     },
 
     async list (): Promise<ConsumerView[]> {
@@ -99,7 +104,7 @@ export function createConsumersService (opts: ConsumersServiceOptions) {
       if (input.signatureMethods !== undefined) changes.signatureMethods = normalizeMethods(input.signatureMethods)
       if (input.timestampWindow !== undefined) changes.timestampWindow = input.timestampWindow
       if (input.active !== undefined) changes.active = input.active
-      return await opts.knex.transaction(async trx => {
+      const updated = await opts.knex.transaction(async trx => {
         if (!await repo.findById(id, trx)) throw notFound('consumer', id)
         try {
           await repo.update(id, changes, trx)
@@ -108,11 +113,14 @@ export function createConsumersService (opts: ConsumersServiceOptions) {
         }
         return await view(id, trx)
       })
+      changed()
+      return updated
     },
 
     /** Removes the consumer with its users, outcome services, assignments and their passbacks. */
     async remove (id: number): Promise<void> {
       if (await repo.remove(id) === 0) throw notFound('consumer', id)
+      changed()
     }
   }
 }

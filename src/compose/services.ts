@@ -289,7 +289,15 @@ export function buildServices (options: BuildServicesOptions): Services {
     })
   })
 
-  const admin = once('admin', () => createAdminServices({ knex, secretBox: secretBox(), config, ...(o.now === undefined ? {} : { now: o.now }) }))
+  // A consumer changed through this process's admin API or CLI is read again by this process's next
+  // launch at once (other instances: CONSUMER_CACHE_MS); no launch service is built just for that.
+  const admin = once('admin', () => createAdminServices({
+    knex,
+    secretBox: secretBox(),
+    config,
+    onConsumersChanged: () => { if (isBuilt('launch')) launch().lti11.forgetConsumers() },
+    ...(o.now === undefined ? {} : { now: o.now })
+  }))
 
   let closing: Promise<void> | undefined
   async function close (): Promise<void> {

@@ -632,7 +632,14 @@ export async function startFakeLms (opts: FakeLmsOptions = {}): Promise<FakeLms>
 
   const held = new Set<Socket>()
   const barriers = new Map<FakeLmsRoute, { count: number, waiting: Array<() => void> }>()
+  const holds = new Map<FakeLmsRoute, { arrive: () => void, released: Promise<void> }>()
   const passBarrier = async (name: FakeLmsRoute): Promise<void> => {
+    const hold = holds.get(name)
+    if (hold !== undefined) {
+      holds.delete(name)
+      hold.arrive()
+      await hold.released
+    }
     const barrier = barriers.get(name)
     if (barrier === undefined) return
     await new Promise<void>(resolve => {
@@ -642,14 +649,6 @@ export async function startFakeLms (opts: FakeLmsOptions = {}): Promise<FakeLms>
         for (const release of barrier.waiting) release()
       }
     })
-  }
-  const holds = new Map<FakeLmsRoute, { arrive: () => void, released: Promise<void> }>()
-  const passHold = async (name: FakeLmsRoute): Promise<void> => {
-    const hold = holds.get(name)
-    if (hold === undefined) return
-    holds.delete(name)
-    hold.arrive()
-    await hold.released
   }
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = []
@@ -672,7 +671,6 @@ export async function startFakeLms (opts: FakeLmsOptions = {}): Promise<FakeLms>
         state.countCall(name)
         state.requests.push({ route: name, method: req.method ?? '', url: req.url ?? '', headers: { ...req.headers }, body })
         await passBarrier(name)
-        await passHold(name)
         const fault = state.takeFault(name)
         if (fault !== undefined) {
           if (fault.fault === 'timeout') { held.add(req.socket); return }

@@ -28,6 +28,14 @@ import { runLaunchTail } from '../launch-tail.js'
 import { launchError } from '../errors.js'
 import { checkOutcomeUrl } from './outcome-url.js'
 import type { ConsumerBudget } from '../../limits/consumer-budget.js'
+import { refuseIfRemovedDuringLaunch } from '../removed-during-launch.js'
+
+/**
+ * How long an instance may launch with a consumer as it was read (the bound within which an admin
+ * change made through ANOTHER instance, or the CLI, takes effect here; changes made through this
+ * instance's admin API take effect at once, see `forgetConsumers`).
+ */
+export const CONSUMER_CACHE_MS = 2000
 
 export const CONSUMER_SECRET_CONTEXT = 'lti11_consumers.secret'
 
@@ -52,6 +60,8 @@ export interface Lti11LaunchDeps {
   /** Called when a learner is mapped for the first time (the event consumer's relevance set). */
   onNewLearner?: (lmsUserId: number) => void
   now?: () => Date
+  /** Default CONSUMER_CACHE_MS. */
+  consumerCacheMs?: number
 }
 
 export interface Lti11LaunchResult {
@@ -72,13 +82,14 @@ export function createLti11LaunchService (deps: Lti11LaunchDeps) {
   // the launch path is hot); keyed by the sealed value, so an admin change is picked up at once.
   const secretCache = new Map<string, string>()
   let launchesSincePurge = 0
-  // Consumers change rarely and are read on every launch: a short cache (2 s, so a disabled consumer
-  // or a new secret takes effect at once for people) keeps the lookup off the database.
+  // Consumers change rarely and are read on every launch: a short cache (CONSUMER_CACHE_MS, so a
+  // disabled consumer or a new secret takes effect at once for people) keeps the lookup off the database.
+  const consumerCacheMs = deps.consumerCacheMs ?? CONSUMER_CACHE_MS
   const consumerCache = new Map<string, { at: number, consumer: Lti11Consumer | undefined }>()
   async function findConsumer (key: string): Promise<Lti11Consumer | undefined> {
     const at = Date.now()
     const hit = consumerCache.get(key)
-    if (hit && at - hit.at < 2000) return hit.consumer
+    if (hit && at - hit.at < consumerCacheMs) return hit.consumer
     const consumer = await consumers.findByKey(key)
     if (consumerCache.size > 10_000) consumerCache.clear()
     consumerCache.set(key, { at, consumer })
@@ -107,7 +118,17 @@ export function createLti11LaunchService (deps: Lti11LaunchDeps) {
   }
 
   return {
+    /** An admin changed consumers through this instance: the next launch reads them again. */
+    forgetConsumers (): void {
+      consumerCache.clear()
+    },
     async launch (req: Lti11LaunchRequest): Promise<Lti11LaunchResult> {
+      return await refuseIfRemovedDuringLaunch('LAUNCH_CONSUMER_REMOVED', async () => await launchOnce(req))
+    }
+  }
+
+  async function launchOnce (req: Lti11LaunchRequest): Promise<Lti11LaunchResult> {
+    { // (a block, so the steps keep the indentation they had inside `launch`)
       const content = parseLaunchContent(req.courseId, req.usageId)
       const courseKey = content.course.key
       const usageKey = content.usage.key

@@ -48,6 +48,7 @@ import type { Lti11Migration } from './migration.js'
 import { createRegistrationLookup, lineitemHosts } from './registrations.js'
 import { mapLaunchRoles } from './roles.js'
 import type { ConsumerBudget } from '../../limits/consumer-budget.js'
+import { refuseIfRemovedDuringLaunch } from '../removed-during-launch.js'
 
 export interface Lti13LaunchRequest {
   idToken: unknown
@@ -139,7 +140,7 @@ export function createLti13LaunchService (deps: Lti13LaunchDeps) {
     return { existing: undefined, resource: undefined, inherited: undefined }
   }
 
-  return {
+  const service = {
     async launch (req: Lti13LaunchRequest): Promise<Lti13LaunchOutcome> {
       const at = now()
       const recovered = await recoverBinding(req, at)
@@ -228,6 +229,11 @@ export function createLti13LaunchService (deps: Lti13LaunchDeps) {
       })
       return { kind: 'handoff', response, clearCookie, facts: factsOf(outcome) }
     }
+  }
+  return {
+    /** A registration or deployment removed while the launch ran is a refusal (its rows cannot be written). */
+    launch: async (req: Lti13LaunchRequest): Promise<Lti13LaunchOutcome> =>
+      await refuseIfRemovedDuringLaunch('LAUNCH_REGISTRATION_REMOVED', async () => await service.launch(req))
   }
 }
 
