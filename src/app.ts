@@ -25,6 +25,7 @@ import passbackWorkerPlugin from '../plugins/passback-worker.js'
 import eventConsumerPlugin from '../plugins/event-consumer.js'
 import launchLimitsPlugin from '../plugins/launch-limits.js'
 import { registerErrorHandlers } from './routes/error-handler.js'
+import { registerPageHeaders } from './routes/page-headers.js'
 import health from './routes/health.js'
 import jwks from './routes/lti13/jwks.js'
 import lti11Launch from './routes/lti11/launch.js'
@@ -68,6 +69,10 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {
   await fastify.register(launchLimitsPlugin)
 
   registerErrorHandlers(fastify)
+  registerPageHeaders(fastify, {
+    selfOrigin: new URL(opts.config.PUBLIC_URL).origin,
+    redirectOrigins: opts.config.LMS_URL ? [new URL(opts.config.LMS_URL).origin] : []
+  })
 
   await fastify.register(health)
   await fastify.register(jwks)

@@ -6,6 +6,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { isAppError } from '../errors.js'
 import { databaseError, isDatabaseUnavailable } from '../db/connection.js'
 import { errorPage } from '../views/error-page.js'
+import { pageSecurityHeaders } from '../views/page-security-headers.js'
 
 interface ErrorBody { code: string, message: string, requestId: string, details?: Record<string, unknown> }
 
@@ -18,7 +19,10 @@ function wantsHtml (request: FastifyRequest): boolean {
 
 export function send (request: FastifyRequest, reply: FastifyReply, status: number, body: ErrorBody): FastifyReply {
   if (wantsHtml(request)) {
-    return reply.code(status).type('text/html; charset=utf-8').send(errorPage(status, body.code, body.message, body.requestId))
+    const html = errorPage(status, body.code, body.message, body.requestId)
+    // Set here too: a URL the router rejects (frameworkErrors) is answered without onSend hooks
+    // (src/routes/page-headers.ts). The error page has no form, so no origin is needed.
+    return reply.code(status).headers(pageSecurityHeaders(html, { selfOrigin: 'null', redirectOrigins: [] })).type('text/html; charset=utf-8').send(html)
   }
   return reply.code(status).type('application/json; charset=utf-8').send(body)
 }

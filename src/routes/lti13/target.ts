@@ -10,7 +10,6 @@ import { page } from '../../views/html.js'
 const target: FastifyPluginAsync = async (app) => {
   app.get('/lti/1.3/courses/:courseId/:usageId', async (_request, reply) => {
     return reply
-      .header('cache-control', 'public, max-age=3600')
       .type('text/html; charset=utf-8')
       .send(page('Open this content from your course', `<h1>Open this content from your course</h1>
 <p>This address names course content for LTI 1.3. It works only when your learning platform (Canvas,
