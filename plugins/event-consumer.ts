@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin'
+import { Gauge } from 'prom-client'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { isConsumerHealthy, isStalled, type EventConsumer } from '../src/events/consumer/event-consumer.js'
 import type { RelevantUsers } from '../src/events/consumer/relevant-users.js'
@@ -72,9 +73,17 @@ export default fp<EventConsumerPluginOptions>(async (app, opts) => {
   const closed = new AbortController()
   // Not ready until the LTI users are loaded and the group joined: before that, events of known
   // learners would be judged irrelevant, or not read at all.
-  app.readiness.add('event-consumer', async () => {
+  const readiness = async (): Promise<{ ok: boolean, detail: string }> => {
     if (!relevantUsers.loaded) return { ok: false, detail: 'loading LTI users' }
     return consumer !== null ? kafkaReadiness(consumer) : redisReadiness(redisSource as RedisSource)
+  }
+  app.readiness.add('event-consumer', readiness)
+  // The same judgement as /ready, for the "consumer not ready" alert (deploy/prometheus-alerts.yml).
+  new Gauge({
+    name: 'lti_provider_event_consumer_ready',
+    help: '1 when the event consumer is ready (LTI users loaded, group joined, fetching), else 0',
+    registers: [app.metrics],
+    async collect () { this.set((await readiness()).ok ? 1 : 0) }
   })
 
   /** The set must be complete before the first event is judged, or early events of known users would be dropped. */

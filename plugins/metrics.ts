@@ -1,13 +1,20 @@
 import fp from 'fastify-plugin'
 import { Histogram, type Registry } from 'prom-client'
+import type { ServiceMetrics } from '../src/metrics/service-metrics.js'
+import { registerLaunchCounting } from '../src/metrics/launch-counting.js'
 
 declare module 'fastify' {
-  interface FastifyInstance { metrics: Registry }
+  interface FastifyInstance {
+    metrics: Registry
+    /** Launch, LMS and build metrics (src/metrics/service-metrics.ts). */
+    serviceMetrics: ServiceMetrics
+  }
 }
 
 /**
  * The services' Prometheus registry, plus HTTP latency labelled by route pattern, never by raw URL
- * (course keys would explode cardinality).
+ * (course keys would explode cardinality). Node's default process metrics keep their stock names
+ * (no prefix, src/compose/services.ts), so stock Node.js dashboards work.
  */
 export default fp(async (app) => {
   const registry = app.services.metrics
@@ -23,4 +30,6 @@ export default fp(async (app) => {
     httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000)
   })
   app.decorate('metrics', registry)
+  registerLaunchCounting(app, app.services.serviceMetrics)
+  app.decorate('serviceMetrics', app.services.serviceMetrics)
 }, { name: 'metrics', dependencies: ['services'] })

@@ -12,6 +12,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Knex } from 'knex'
 import { collectDefaultMetrics, Registry } from 'prom-client'
 import { createAdminServices, type AdminServices } from '../admin/admin-services.js'
+import { createServiceMetrics, type ServiceMetrics } from '../metrics/service-metrics.js'
 import type { Config } from '../config.js'
 import { createSecretBox, type SecretBox } from '../crypto/secret-box.js'
 import { createOutboxClaims } from '../db/outbox/claims.js'
@@ -80,6 +81,8 @@ export interface Services {
   readonly toolKeys: ToolKeys
   /** Prometheus registry of this service (not the global one: tests build many in one process). */
   readonly metrics: Registry
+  /** Launches by result, LMS calls, build info, dead letters. */
+  readonly serviceMetrics: ServiceMetrics
   /** The Open edX LMS REST client; undefined when LMS_URL is not configured. */
   readonly lmsClient: LmsClient | undefined
   /** The one hardened client for every URL a platform or a launch gave us. */
@@ -130,12 +133,18 @@ export function buildServices (options: BuildServicesOptions): Services {
   const toolKeys = once('toolKeys', () => createToolKeys({ knex, secretBox: secretBox(), graceSeconds: config.KEY_ROTATION_GRACE_SECONDS }))
   const metrics = once('metrics', () => {
     const registry = new Registry()
-    collectDefaultMetrics({ register: registry, prefix: 'lti_provider_' })
+    // Stock names (no prefix), so stock Node.js dashboards work.
+    collectDefaultMetrics({ register: registry })
     return registry
   })
 
+  // Launches by result, LMS call latency, build info, dead letters (src/metrics/service-metrics.ts).
+  const serviceMetrics = once('serviceMetrics', () => createServiceMetrics(metrics(), {
+    countDeadLetters: async () => Number((await knex('dead_letters').count({ n: '*' }).first())?.n ?? 0)
+  }))
+
   // The two outbound clients: the trusted one to our LMS, the SSRF-guarded one to platforms.
-  const lmsClient = once('lmsClient', () => o.lmsClient !== undefined ? o.lmsClient(config) : lmsClientFromConfig(config, o.resolver))
+  const lmsClient = once('lmsClient', () => o.lmsClient !== undefined ? o.lmsClient(config) : lmsClientFromConfig(config, o.resolver, serviceMetrics().lmsCall))
   const outbound = once('outbound', () => o.outbound !== undefined
     ? o.outbound(config)
     : createOutboundClient({
@@ -321,6 +330,7 @@ export function buildServices (options: BuildServicesOptions): Services {
     get secretBox () { return secretBox() },
     get toolKeys () { return toolKeys() },
     get metrics () { return metrics() },
+    get serviceMetrics () { return serviceMetrics() },
     get lmsClient () { return lmsClient() },
     get outbound () { return outbound() },
     get launch () { return launch() },

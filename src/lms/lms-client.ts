@@ -21,6 +21,8 @@ export interface LmsClientOptions {
   readonly clientSecret: string
   /** Per attempt; default 10 s. */
   readonly timeoutMs?: number
+  /** Sees every settled call: name, outcome ('ok', 'http_<status>', LMS_* code), seconds. */
+  readonly observe?: ((call: string, outcome: string, seconds: number) => void) | undefined
   /** Retries after the first attempt on 5xx/429/transient failures; default 2. */
   readonly retries?: number
   readonly retryBaseDelayMs?: number
@@ -104,6 +106,7 @@ export class LmsClient {
       retries: options.retries ?? 2,
       backoff: { baseDelayMs: options.retryBaseDelayMs ?? 250, maxDelayMs: options.retryMaxDelayMs ?? 4_000 },
       maxRetryAfterMs: options.maxRetryAfterMs ?? 10_000,
+      observe: options.observe,
       token: () => this.tokens.get(),
       invalidateToken: t => this.tokens.invalidate(t),
       now: this.now,

@@ -33,6 +33,8 @@ export interface LmsTransportOptions {
   readonly now: () => number
   readonly sleep: (ms: number) => Promise<void>
   readonly random: () => number
+  /** Sees every call once it is settled (retries included): the LMS latency metric. */
+  readonly observe?: ((call: string, outcome: string, seconds: number) => void) | undefined
 }
 
 /**
@@ -63,6 +65,21 @@ export class LmsTransport {
   }
 
   async send (call: LmsCall): Promise<OutboundResponse> {
+    const observe = this.options.observe
+    if (observe === undefined) return await this.sendWithRetries(call)
+    const started = performance.now()
+    const seconds = (): number => (performance.now() - started) / 1000
+    try {
+      const res = await this.sendWithRetries(call)
+      observe(call.name, res.status < 400 ? 'ok' : `http_${res.status}`, seconds())
+      return res
+    } catch (err) {
+      observe(call.name, isAppError(err) ? err.code : 'error', seconds())
+      throw err
+    }
+  }
+
+  private async sendWithRetries (call: LmsCall): Promise<OutboundResponse> {
     const { options } = this
     let refreshedToken = false
     for (let attempt = 0; ; attempt++) {

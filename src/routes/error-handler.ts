@@ -18,6 +18,8 @@ function wantsHtml (request: FastifyRequest): boolean {
 }
 
 export function send (request: FastifyRequest, reply: FastifyReply, status: number, body: ErrorBody): FastifyReply {
+  // The launch counter (src/metrics/launch-counting.ts) labels refusals with the code sent here.
+  request.answeredCode = body.code
   if (wantsHtml(request)) {
     const html = errorPage(status, body.code, body.message, body.requestId)
     // Set here too: a URL the router rejects (frameworkErrors) is answered without onSend hooks

@@ -25,7 +25,10 @@ const launch: FastifyPluginAsync = async (app) => {
       storageBinding: body[STORAGE_BINDING_FIELD],
       budget: app.launchLimits.lti13
     })
-    if (outcome.kind === 'storage-page') return reply.type('text/html; charset=utf-8').send(outcome.html)
+    if (outcome.kind === 'storage-page') {
+      request.launchStep = true // counted when the page posts back (src/metrics/launch-counting.ts)
+      return reply.type('text/html; charset=utf-8').send(outcome.html)
+    }
     void reply.header('set-cookie', outcome.clearCookie)
     if (outcome.response.kind === 'redirect') return reply.redirect(outcome.response.location, 302)
     return reply.type('text/html; charset=utf-8').send(outcome.response.html)
