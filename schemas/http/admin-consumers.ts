@@ -53,7 +53,9 @@ export const ConsumerSchema = Type.Object({
   timestampWindow: Type.Integer(),
   active: Type.Boolean(),
   createdAt: Timestamp,
-  updatedAt: Timestamp
+  updatedAt: Timestamp,
+  /** Advice about a valid but probably unintended setting (an empty content scope). */
+  warnings: Type.Optional(Type.Array(Type.String()))
 })
 export type ConsumerView = Static<typeof ConsumerSchema>
 

@@ -88,7 +88,9 @@ export const RegistrationSchema = Type.Object({
   createdAt: Timestamp,
   updatedAt: Timestamp,
   deployments: Type.Array(DeploymentSchema),
-  tool: ToolUrlsSchema
+  tool: ToolUrlsSchema,
+  /** Advice about a valid but probably unintended setting (an empty content scope). */
+  warnings: Type.Optional(Type.Array(Type.String()))
 })
 export type RegistrationView = Static<typeof RegistrationSchema>
 

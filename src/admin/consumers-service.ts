@@ -13,7 +13,7 @@ import {
 } from '../../schemas/http/admin-consumers.js'
 import { AdminErrors, invalidFields, notFound, type FieldProblem } from './errors.js'
 import { assertSchema } from './validate-input.js'
-import { contentScopeProblems } from './content-scope-rule.js'
+import { contentScopeProblems, contentScopeWarnings } from './content-scope-rule.js'
 import { jsonColumnProblems } from './json-column-rule.js'
 import { hostPatternProblems, normalizeHostPatterns } from './host-pattern-rule.js'
 import { isoTime } from './iso-time.js'
@@ -127,8 +127,14 @@ export function createConsumersService (opts: ConsumersServiceOptions) {
 
 export type ConsumersService = ReturnType<typeof createConsumersService>
 
-function checkSemantics (input: { contentScope?: string[] | undefined, outcomeHosts?: string[] | undefined }): void {
+/** Shorter shared secrets can be guessed offline from a single signed launch (HMAC-SHA1). */
+export const MIN_CONSUMER_SECRET_LENGTH = 16
+
+function checkSemantics (input: { secret?: string | undefined, contentScope?: string[] | undefined, outcomeHosts?: string[] | undefined }): void {
   const problems: FieldProblem[] = []
+  if (input.secret !== undefined && [...input.secret].length < MIN_CONSUMER_SECRET_LENGTH) {
+    problems.push({ field: 'secret', message: `must be at least ${MIN_CONSUMER_SECRET_LENGTH} characters (a short secret can be guessed from one signed launch)` })
+  }
   if (input.contentScope) problems.push(...contentScopeProblems(input.contentScope))
   problems.push(...hostPatternProblems(input.outcomeHosts, 'outcomeHosts'))
   problems.push(...jsonColumnProblems({ contentScope: input.contentScope, outcomeHosts: input.outcomeHosts }))
@@ -158,6 +164,7 @@ export function consumerView (c: Lti11Consumer): ConsumerView {
     timestampWindow: c.timestampWindow,
     active: c.active,
     createdAt: isoTime(c.createdAt),
-    updatedAt: isoTime(c.updatedAt)
+    updatedAt: isoTime(c.updatedAt),
+    ...contentScopeWarnings(c.contentScope)
   }
 }

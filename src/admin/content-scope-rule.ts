@@ -16,3 +16,8 @@ export function contentScopeProblems (patterns: readonly string[], field = 'cont
   })
   return problems
 }
+
+/** An empty scope is valid (nothing launchable until an admin says so) but rarely meant: the answer says so. */
+export function contentScopeWarnings (scope: readonly string[]): { warnings?: string[] } {
+  return scope.length === 0 ? { warnings: ['contentScope is empty: every launch is refused (CONTENT_OUT_OF_SCOPE) until patterns are added'] } : {}
+}

@@ -19,7 +19,7 @@ import {
 } from '../../schemas/http/admin-registrations.js'
 import { AdminErrors, invalidFields, notFound, type FieldProblem } from './errors.js'
 import { assertSchema } from './validate-input.js'
-import { contentScopeProblems } from './content-scope-rule.js'
+import { contentScopeProblems, contentScopeWarnings } from './content-scope-rule.js'
 import { jsonColumnProblems } from './json-column-rule.js'
 import { hostPatternProblems, normalizeHostPatterns } from './host-pattern-rule.js'
 import { platformUrlProblem, type PlatformUrlPolicy } from './platform-url-rule.js'
@@ -241,6 +241,7 @@ export function registrationView (r: Lti13RegistrationRecord, list: readonly Lti
     createdAt: isoTime(r.createdAt),
     updatedAt: isoTime(r.updatedAt),
     deployments: list.map(deploymentView),
-    tool: { ...tool }
+    tool: { ...tool },
+    ...contentScopeWarnings(r.contentScope)
   }
 }

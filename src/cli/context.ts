@@ -36,6 +36,9 @@ export const withContext: WithContext = async (fn) => await contextFor()(fn)
 
 /** Prints JSON for scripts, or the given table for people. */
 export function output (value: unknown, opts: { json?: boolean }, table?: () => string): void {
+  // Advice the admin services attach (an empty content scope) goes to stderr, so --json stays parseable.
+  const warnings = (value as { warnings?: unknown } | null)?.warnings
+  if (Array.isArray(warnings)) for (const w of warnings) process.stderr.write(`warning: ${String(w)}\n`)
   if (opts.json || !table) process.stdout.write(JSON.stringify(value, null, 2) + '\n')
   else process.stdout.write(table())
 }

@@ -22,10 +22,10 @@ t.test('services validate their own input (the CLI has no Ajv in front)', async 
   await t.rejects(services.registrations.addDeployment(1, ''), { code: 'ADMIN_INVALID_FIELDS' })
   t.same(await db.knex('lti11_consumers').count({ n: '*' }).first().then(r => Number(r?.n)), 0)
 
-  const consumer = await services.consumers.create({ name: 'A', key: 'k', secret: 's', signatureMethods: ['HMAC-SHA256', 'HMAC-SHA1'] })
+  const consumer = await services.consumers.create({ name: 'A', key: 'k', secret: 'a-long-enough-secret', signatureMethods: ['HMAC-SHA256', 'HMAC-SHA1'] })
   t.match(consumer, { timestampWindow: 450, signatureMethods: ['HMAC-SHA1', 'HMAC-SHA256'], createdAt: '2027-01-15T08:00:00.000Z', pinOutcomeHost: true, contentScope: [] })
   const row = await db.knex('lti11_consumers').first()
-  t.equal(createSecretBox(SECRET_KEY).open(row.secret_enc, CONSUMER_SECRET_CONTEXT), 's')
+  t.equal(createSecretBox(SECRET_KEY).open(row.secret_enc, CONSUMER_SECRET_CONTEXT), 'a-long-enough-secret')
   t.equal(CONSUMER_SECRET_CONTEXT, 'lti11_consumers.secret')
 
   const reg = await services.registrations.create({ name: 'n', issuer: 'https://platform.example', clientId: 'c', authLoginUrl: 'https://a.example', authTokenUrl: 'https://t.example', jwksUrl: 'https://j.example' })

@@ -85,11 +85,11 @@ t.test('consumers: add, list, show, update, remove; errors exit non-zero', async
   const noSecret = await run(['consumers', 'add', '--name', 'X', '--key', 'x'])
   t.equal(noSecret.code, 1)
   t.match(noSecret.err, /^error ADMIN_INVALID_FIELDS: .*\n  --secret: give --secret or --secret-file/)
-  const badWindow = await run(['consumers', 'add', '--name', 'X', '--key', 'x', '--secret', 's', '--timestamp-window', '5'])
+  const badWindow = await run(['consumers', 'add', '--name', 'X', '--key', 'x', '--secret', 'a-long-enough-secret', '--timestamp-window', '5'])
   t.equal(badWindow.code, 1)
   t.match(badWindow.err, /\n  --timestamp-window: must be >= 30/)
   t.notMatch(badWindow.err, /timestampWindow/, 'the flag a person typed, not the field name')
-  const badScope = await run(['consumers', 'add', '--name', 'X', '--key', 'x', '--secret', 's', '--content-scope', 'MITx/6.002x/2012'])
+  const badScope = await run(['consumers', 'add', '--name', 'X', '--key', 'x', '--secret', 'a-long-enough-secret', '--content-scope', 'MITx/6.002x/2012'])
   t.match(badScope.err, /\n  --content-scope: /)
   t.equal(Number((await knex('lti11_consumers').count({ n: '*' }).first())?.n), 1, 'failed commands wrote nothing')
 
@@ -128,7 +128,7 @@ t.test('consumers: add, list, show, update, remove; errors exit non-zero', async
 
 t.test('registrations and deployments; the API sees what the CLI wrote', async t => {
   const { url, knex } = await setUp(t)
-  const consumer = JSON.parse((await cli(['consumers', 'add', '--name', 'Old', '--key', 'old', '--secret', 's', '--json'])).out)
+  const consumer = JSON.parse((await cli(['consumers', 'add', '--name', 'Old', '--key', 'old', '--secret', 'a-long-enough-secret', '--json'])).out)
 
   const added = await cli(['registrations', 'add', '--name', 'Canvas', '--issuer', 'https://canvas.instructure.com', '--client-id', '10000000000042',
     '--auth-login-url', 'https://sso.canvaslms.com/api/lti/authorize_redirect', '--auth-token-url', 'https://sso.canvaslms.com/login/oauth2/token',
@@ -187,8 +187,8 @@ t.test('registrations and deployments; the API sees what the CLI wrote', async t
 
 t.test('passbacks: list, retry one, retry all dead of a consumer', async t => {
   const { knex } = await setUp(t)
-  const consumer = JSON.parse((await cli(['consumers', 'add', '--name', 'C', '--key', 'c', '--secret', 's', '--json'])).out)
-  const other = JSON.parse((await cli(['consumers', 'add', '--name', 'D', '--key', 'd', '--secret', 's', '--json'])).out)
+  const consumer = JSON.parse((await cli(['consumers', 'add', '--name', 'C', '--key', 'c', '--secret', 'a-long-enough-secret', '--json'])).out)
+  const other = JSON.parse((await cli(['consumers', 'add', '--name', 'D', '--key', 'd', '--secret', 'a-long-enough-secret', '--json'])).out)
   const at = Date.now() - 60_000
   const assignment = async (consumerId: number, n: number) => {
     const [userId] = await knex('lti_users').insert({ consumer_id: consumerId, lti_user_id: `u${n}`, lms_user_id: n, lms_username: `l${n}`, created_at: at, updated_at: at })

@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync } from 'fastify'
+import { errorCodes, type FastifyPluginAsync } from 'fastify'
 import type { AdminServices } from '../../admin/admin-services.js'
 import { createAdminAuth } from './auth.js'
 import keys from './keys.js'
@@ -14,6 +14,13 @@ import registrationInvites from './registration-invites.js'
  */
 const admin: FastifyPluginAsync<{ token: string, services: AdminServices }> = async (app, opts) => {
   app.addHook('onRequest', createAdminAuth(opts.token))
+  // The admin API speaks JSON only: a form or text body is 415, not parsed by the app-wide form parser.
+  app.addHook('onRequest', async (request) => {
+    const hasBody = Number(request.headers['content-length'] ?? 0) > 0 || request.headers['transfer-encoding'] !== undefined
+    if (hasBody && !/^application\/json\s*(;|$)/i.test(request.headers['content-type'] ?? '')) {
+      throw new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE(String(request.headers['content-type'] ?? 'none'))
+    }
+  })
   // JSON must be UTF-8 (RFC 8259 §8.1): the default parser turns invalid bytes into U+FFFD, which
   // then passes the schemas and is stored as an identifier nobody typed. Same parser otherwise.
   const parseJson = app.getDefaultJsonParser('error', 'error')

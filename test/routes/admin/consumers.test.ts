@@ -181,3 +181,22 @@ t.test('the secret never appears in responses or logs', async t => {
   }
   t.notMatch(log, config.ADMIN_TOKEN as string)
 })
+
+t.test('registration-time checks: short secrets refused, an empty content scope allowed with a warning, non-JSON bodies 415', async t => {
+  const { app } = await buildTestApp(t)
+  const short = await app.inject({ method: 'POST', url, headers: adminHeaders, payload: { name: 'A', key: 'k', secret: '15-characters!!' } })
+  t.equal(short.statusCode, 400)
+  t.equal(short.json().code, 'ADMIN_INVALID_FIELDS')
+  t.match(short.json().details.fields, [{ field: 'secret', message: /at least 16/ }])
+  t.notMatch(short.body, /15-characters/, 'the secret is not echoed')
+  const empty = await app.inject({ method: 'POST', url, headers: adminHeaders, payload: { name: 'A', key: 'k', secret: '16-characters!!!' } })
+  t.equal(empty.statusCode, 201)
+  t.match(empty.json().warnings, [/contentScope is empty/], 'empty content scope: saved, with a warning')
+  const scoped = await app.inject({ method: 'PATCH', url: `${url}/${empty.json().id}`, headers: adminHeaders, payload: { contentScope: ['course-v1:MITx+*'] } })
+  t.notOk(scoped.json().warnings, 'no warning once a scope is set')
+  const form = await app.inject({ method: 'POST', url, headers: { ...adminHeaders, 'content-type': 'application/x-www-form-urlencoded' }, payload: 'name=A&key=k2&secret=0123456789abcdefgh' })
+  t.equal(form.statusCode, 415)
+  t.equal(form.json().code, 'UNSUPPORTED_MEDIA_TYPE')
+  const text = await app.inject({ method: 'PATCH', url: `${url}/${empty.json().id}`, headers: { ...adminHeaders, 'content-type': 'text/plain' }, payload: '{"name":"B"}' })
+  t.equal(text.statusCode, 415)
+})

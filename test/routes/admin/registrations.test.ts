@@ -174,7 +174,7 @@ t.test('duplicates are 409, unknown ids 404, and nothing changes', async t => {
 
 t.test('the migration link to an LTI 1.1 consumer', async t => {
   const { app } = await buildTestApp(t)
-  const consumer = (await app.inject({ method: 'POST', url: '/admin/api/v1/lti11/consumers', headers: adminHeaders, payload: { name: 'old', key: 'old', secret: 's' } })).json()
+  const consumer = (await app.inject({ method: 'POST', url: '/admin/api/v1/lti11/consumers', headers: adminHeaders, payload: { name: 'old', key: 'old', secret: 'a-long-enough-secret' } })).json()
   const reg = await app.inject({ method: 'POST', url, headers: adminHeaders, payload: { ...platform, lti11ConsumerId: consumer.id } })
   t.equal(reg.statusCode, 201)
   t.equal(reg.json().lti11ConsumerId, consumer.id)
