@@ -64,7 +64,9 @@ export function verifyLti11Request (input: VerifyLti11Input): VerifiedLti11Reque
   const expected = hmacDigest(signatureMethod, signingKey(input.consumerSecret, input.tokenSecret), baseString)
   const received = decodeBase64Strict(oauth.signature)
   if (received === undefined || received.length !== expected.length || !timingSafeEqual(received, expected)) {
-    throw lti11Error('LTI11_BAD_SIGNATURE', { signatureMethod })
+    // The consumer key and the URL we checked against are what an admin needs: the usual cause is a
+    // PUBLIC_URL (scheme, host, port) that differs from the URL the platform signed. Never the secret.
+    throw lti11Error('LTI11_BAD_SIGNATURE', { signatureMethod, consumerKey: truncateName(oauth.consumerKey), checkedUrl: receivedBaseUri(input.publicUrl, input.rawPath) })
   }
 
   return { consumerKey: oauth.consumerKey, nonce: oauth.nonce, timestamp: oauth.timestamp, skewSeconds, signatureMethod }
