@@ -68,7 +68,7 @@ t.test('addresses the outbound client would refuse are refused when saved (same 
 })
 
 t.test('Canvas Cloud: its real hosts pass the rule, and allowedHosts *.instructure.com covers a school\'s line items (operator guide)', async t => {
-  const { lineitemHosts, jwksHosts } = await import('../../src/launch/lti13-registrations.js')
+  const { lineitemHosts, jwksHosts } = await import('../../src/launch/lti13/registrations.js')
   const { isHostAllowed } = await import('../../src/http/host-allow-list.js')
   const canvas = {
     issuer: 'https://canvas.instructure.com',
