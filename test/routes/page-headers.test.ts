@@ -25,8 +25,11 @@ const LTI11_PATH = `/lti_provider/courses/${COURSE}/${PROBLEM}`
 const RELAY = { key: 'lms-relay-key', secret: 'lms-relay-secret' }
 const TARGET = contentTargetLinkUri(PUBLIC_URL, COURSE, PROBLEM)
 
-/** Routes that never answer HTML: the admin API (JSON even for errors), probes, metrics, keys. */
-const JSON_ROUTE = /^\/(admin\/api\/|health$|ready|metrics$|lti\/1\.3\/jwks$)/
+/**
+ * Routes that never answer HTML: the admin API (JSON even for errors), probes, metrics, keys, and the
+ * published tool configuration (JSON, and the LTI 1.1 cartridge XML).
+ */
+const JSON_ROUTE = /^\/(admin\/api\/|health$|ready|metrics$|lti\/1\.3\/jwks$|lti\/1\.3\/config(\/canvas\.json)?$|lti\/1\.1\/config\.xml$)/
 
 interface Ctx { app: FastifyInstance, lms: FakeLms, platform: FakeLti13Platform, routes: RouteOptions[] }
 
@@ -103,7 +106,12 @@ const PAGES: Array<{ name: string, route: string, get: (ctx: Ctx) => Promise<Ans
       return await ctx.app.inject({ method: 'POST', url: '/lti/1.3/launch', ...form({ id_token: idToken, state }, { cookie }) })
     }
   },
-  { name: 'LTI 1.3 launch refusal', route: '/lti/1.3/launch', get: ctx => ctx.app.inject({ method: 'POST', url: '/lti/1.3/launch', ...form({ state: 'x' }) }) }
+  { name: 'LTI 1.3 launch refusal', route: '/lti/1.3/launch', get: ctx => ctx.app.inject({ method: 'POST', url: '/lti/1.3/launch', ...form({ state: 'x' }) }) },
+  {
+    name: 'Dynamic Registration refusal',
+    route: '/lti/1.3/register',
+    get: ctx => ctx.app.inject({ method: 'GET', url: '/lti/1.3/register?invite=unknown&openid_configuration=https%3A%2F%2Fplatform.example%2F.well-known%2Fopenid-configuration&registration_token=t', headers: { accept: 'text/html' } })
+  }
 ]
 
 function sha256 (text: string): string {
