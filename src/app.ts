@@ -35,6 +35,7 @@ import lti13Target from './routes/lti13/target.js'
 import lti13Config from './routes/lti13/config.js'
 import lti13Register from './routes/lti13/register.js'
 import lti11Config from './routes/lti11/config.js'
+import lti13DeepLinking from './routes/lti13/deep-linking.js'
 import admin from './routes/admin/index.js'
 
 export interface AppOptions {
@@ -86,6 +87,7 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {
   if (features.admin) {
     await fastify.register(admin, { prefix: '/admin/api/v1', token: opts.config.ADMIN_TOKEN!, services: fastify.services.admin })
   } else if (!opts.config.ADMIN_TOKEN) {
+  await fastify.register(lti13DeepLinking)
     fastify.log.info('ADMIN_TOKEN is not set: the admin API is off')
   }
 }

@@ -12,6 +12,9 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Knex } from 'knex'
 import { collectDefaultMetrics, Registry } from 'prom-client'
 import { createAdminServices, type AdminServices } from '../admin/admin-services.js'
+import { createDeepLinkingPicker, type DeepLinkingPicker } from '../launch/lti13/deep-linking/picker.js'
+import { createSelections, deriveSelectionKey } from '../launch/lti13/deep-linking/selection.js'
+import { createCourseCatalog } from '../lms/course-catalog.js'
 import { createServiceMetrics, type ServiceMetrics } from '../metrics/service-metrics.js'
 import type { Config } from '../config.js'
 import { createSecretBox, type SecretBox } from '../crypto/secret-box.js'
@@ -70,7 +73,12 @@ export interface LaunchServices {
   announceNewLearner: (lmsUserId: number) => void
 }
 
-export interface Lti13Services { login: Lti13LoginService, launch: Lti13LaunchService }
+export interface Lti13Services {
+  login: Lti13LoginService
+  launch: Lti13LaunchService
+  /** The Deep Linking picker; undefined without an LMS (it browses the LMS course list and outlines). */
+  deepLinking: DeepLinkingPicker | undefined
+}
 
 export interface Services {
   readonly config: Config
@@ -208,7 +216,19 @@ export function buildServices (options: BuildServicesOptions): Services {
   const lti13 = once('lti13', (): Lti13Services => {
     const stateKey = deriveStateKey(config.secretKey)
     const fetcher = createJwksFetcher(outbound(), { timeoutMs: config.OUTBOUND_TIMEOUT_MS })
+    const lms = lmsClient()
+    // Deep Linking: the picker browses the LMS (course list + outlines, cached for the process).
+    const deepLinking = createDeepLinkingPicker({
+      knex,
+      selections: createSelections({ knex, key: deriveSelectionKey(config.secretKey), now: Date.now }),
+      catalog: lms === undefined ? undefined : createCourseCatalog({ source: lms }),
+      signingKey: async () => await toolKeys().signingKey(),
+      publicUrl: config.PUBLIC_URL,
+      allowLoopbackHttp: config.OUTBOUND_ALLOW_LOOPBACK_HTTP,
+      log
+    })
     return {
+      deepLinking,
       login: createLti13LoginService({ knex, stateKey, publicUrl: config.PUBLIC_URL, stateTtlSeconds: config.LTI13_STATE_TTL, log }),
       launch: createLti13LaunchService({
         knex,
@@ -222,7 +242,8 @@ export function buildServices (options: BuildServicesOptions): Services {
         handoff: handoff(),
         lmsUrl: lmsClient()?.lmsUrl,
         log,
-        onNewLearner: announceNewLearner
+        onNewLearner: announceNewLearner,
+        deepLinking
       })
     }
   })

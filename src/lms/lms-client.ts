@@ -5,10 +5,10 @@ import type { Resolver } from '../http/resolver.js'
 import { contentUrls, type ContentUrls, type MfeLocation } from './content-urls.js'
 import { lmsError } from './errors.js'
 import { asArray, asRecord, num, optStr, parseJson, str } from './json-shape.js'
-import { courseModesOf, parseAccount, parseBlockTree, parseEnrollment, parseProgress, parseSubsectionScore } from './lms-parsers.js'
+import { courseModesOf, parseAccount, parseBlockTree, parseCoursePage, parseEnrollment, parseProgress, parseSubsectionScore } from './lms-parsers.js'
 import { LmsTransport, pathSegment, type LmsCall } from './lms-transport.js'
 import type {
-  CreatedLmsUser, LmsAccount, LmsBlockTree, LmsEnrollment, LmsProgress, NewLmsUser, ServiceIdentity, SubsectionScore,
+  CreatedLmsUser, LmsAccount, LmsBlockTree, LmsCoursePage, LmsEnrollment, LmsProgress, NewLmsUser, ServiceIdentity, SubsectionScore,
 } from './lms-types.js'
 import { isBlockKey, isCourseKey } from './opaque-keys.js'
 import { ServiceTokenCache, type IssuedToken, type ServiceToken } from './service-token.js'
@@ -329,19 +329,38 @@ export class LmsClient {
     return parseSubsectionScore(parseJson(res.body, 'subsection-grade'))
   }
 
-  /** #11: the block tree below `rootKey` as `username` sees it, or null when unknown. */
-  async getBlockTree (rootKey: string, username: string): Promise<LmsBlockTree | null> {
+  /**
+   * #11: the block tree below `rootKey` as `username` sees it, or null when unknown. Without a
+   * username, the whole structure (`all_blocks=true`, staff only): what the Deep Linking picker shows.
+   */
+  async getBlockTree (rootKey: string, username: string | null): Promise<LmsBlockTree | null> {
     this.assertBlock(rootKey)
+    const who: Record<string, string> = username === null ? { all_blocks: 'true' } : { username }
     const res = await this.send({
       name: 'blocks',
       method: 'GET',
       path: `/api/courses/v1/blocks/${pathSegment(rootKey)}/`,
-      query: { username, depth: 'all', return_type: 'dict', requested_fields: REQUESTED_BLOCK_FIELDS },
+      query: { ...who, depth: 'all', return_type: 'dict', requested_fields: REQUESTED_BLOCK_FIELDS },
       auth: 'service',
     })
     if (res.status === 404) return null
     if (res.status !== 200) throw this.unexpected('blocks', res)
     return parseBlockTree(parseJson(res.body, 'blocks'))
+  }
+
+  /** Course List API, one page (1-based) of every course the service user sees. */
+  async listCourses (page: number, pageSize = 100): Promise<LmsCoursePage> {
+    const res = await this.send({
+      name: 'courses',
+      method: 'GET',
+      path: '/api/courses/v1/courses/',
+      query: { page: String(page), page_size: String(pageSize) },
+      auth: 'service',
+    })
+    // Past the last page the API answers 404: nothing more.
+    if (res.status === 404) return { courses: [], hasNext: false }
+    if (res.status !== 200) throw this.unexpected('courses', res)
+    return parseCoursePage(parseJson(res.body, 'courses'))
   }
 
   /** #12: the learner's progress page data (per-subsection problem scores), or null when unavailable. */

@@ -1,5 +1,5 @@
 import { asArray, asRecord, bool, num, optNum, optStr, str, type JsonRecord } from './json-shape.js'
-import type { LmsAccount, LmsBlock, LmsBlockTree, LmsEnrollment, LmsProgress, SubsectionScore } from './lms-types.js'
+import type { LmsAccount, LmsBlock, LmsBlockTree, LmsCoursePage, LmsEnrollment, LmsProgress, SubsectionScore } from './lms-types.js'
 
 /** One account object of `/api/user/v1/accounts` (openedx-rest.md §2). */
 export function parseAccount (value: unknown): LmsAccount {
@@ -105,4 +105,17 @@ export function parseProgress (value: unknown): LmsProgress {
     }
   })
   return { sections }
+}
+
+/** Course List API page: `{results:[{id, name, org, number, start}], pagination:{next}}`. */
+export function parseCoursePage (value: unknown): LmsCoursePage {
+  const r = asRecord(value, 'courses')
+  const courses = asArray(r.results, 'courses.results').map(c => {
+    const course = asRecord(c, 'course')
+    const id = optStr(course, 'id') ?? str(course, 'course_id', 'course')
+    return { id, name: optStr(course, 'name') ?? id, org: optStr(course, 'org'), number: optStr(course, 'number'), start: optStr(course, 'start') }
+  })
+  const pagination = r.pagination === undefined || r.pagination === null ? {} : asRecord(r.pagination, 'courses.pagination')
+  const next = pagination.next
+  return { courses, hasNext: typeof next === 'string' && next !== '' }
 }

@@ -95,3 +95,18 @@ export interface ProgressSection {
 export interface LmsProgress {
   readonly sections: readonly ProgressSection[]
 }
+
+/** One course of the Course List API (`/api/courses/v1/courses/`). */
+export interface LmsCourse {
+  readonly id: string
+  readonly name: string
+  readonly org: string | null
+  readonly number: string | null
+  readonly start: string | null
+}
+
+export interface LmsCoursePage {
+  readonly courses: readonly LmsCourse[]
+  /** False on the last page. */
+  readonly hasNext: boolean
+}

@@ -25,6 +25,7 @@ export interface Lti13RegistrationRow {
   token_max_age: number
   lti11_consumer_id: number | null
   active: number | boolean
+  selectable_block_types?: string | null
   created_at: number
   updated_at: number
 }
@@ -47,6 +48,8 @@ export interface Lti13RegistrationRecord {
   tokenMaxAge: number
   lti11ConsumerId: number | null
   active: boolean
+  /** Block types the Deep Linking picker offers; null (or absent) means the default list. */
+  selectableBlockTypes?: string[] | null
   createdAt: number
   updatedAt: number
 }
@@ -116,6 +119,9 @@ export function fromRow (row: Lti13RegistrationRow): Lti13RegistrationRecord {
     tokenMaxAge: Number(row.token_max_age),
     lti11ConsumerId: row.lti11_consumer_id === null ? null : Number(row.lti11_consumer_id),
     active: bool(row.active),
+    selectableBlockTypes: row.selectable_block_types === null || row.selectable_block_types === undefined
+      ? null
+      : stringList(row.selectable_block_types, TABLE, 'selectable_block_types'),
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at)
   }
@@ -139,6 +145,7 @@ function toRow (r: Lti13RegistrationChanges & { createdAt?: number }): Partial<L
   if (r.tokenMaxAge !== undefined) row.token_max_age = r.tokenMaxAge
   if (r.lti11ConsumerId !== undefined) row.lti11_consumer_id = r.lti11ConsumerId
   if (r.active !== undefined) row.active = r.active ? 1 : 0
+  if (r.selectableBlockTypes !== undefined) row.selectable_block_types = r.selectableBlockTypes === null ? null : JSON.stringify(r.selectableBlockTypes)
   if (r.createdAt !== undefined) row.created_at = r.createdAt
   if (r.updatedAt !== undefined) row.updated_at = r.updatedAt
   return row

@@ -26,7 +26,8 @@ import type { FastifyBaseLogger } from 'fastify'
 import { courseKeyOfUsage, parseLaunchContent } from '../../lti/content-keys.js'
 import { assertInContentScope, compileContentScope } from '../../lti/content-scope.js'
 import type { JwksCache } from '../../lti/v13/jwks-cache.js'
-import { validateLaunch } from '../../lti/v13/launch-validator.js'
+import { validateMessage } from '../../lti/v13/launch-validator.js'
+import { MessageType } from '../../lti/claims.js'
 import type { Lti13Launch } from '../../lti/v13/lti13-launch.js'
 import { renderLaunchStoragePage } from '../../lti/v13/platform-storage-page.js'
 import { verifyStateToken } from '../../lti/v13/state-token.js'
@@ -49,6 +50,7 @@ import { createRegistrationLookup, lineitemHosts } from './registrations.js'
 import { mapLaunchRoles } from './roles.js'
 import type { ConsumerBudget } from '../../limits/consumer-budget.js'
 import { refuseIfRemovedDuringLaunch } from '../removed-during-launch.js'
+import type { DeepLinkingPicker, PickerPage } from './deep-linking/picker.js'
 
 export interface Lti13LaunchRequest {
   idToken: unknown
@@ -63,6 +65,8 @@ export interface Lti13LaunchRequest {
 export type Lti13LaunchOutcome =
   | { kind: 'storage-page', html: string }
   | { kind: 'handoff', response: HandoffResponse, clearCookie: string, facts: Lti13LaunchFacts }
+  /** An `LtiDeepLinkingRequest`: the content picker's first page. */
+  | { kind: 'picker', page: PickerPage, clearCookie: string }
 
 export interface Lti13LaunchFacts {
   registrationId: number
@@ -91,6 +95,8 @@ export interface Lti13LaunchDeps {
   lmsUrl: string | undefined
   log: FastifyBaseLogger
   onNewLearner?: ((lmsUserId: number) => void) | undefined
+  /** Deep Linking content selection; without it a deep-linking request is refused. */
+  deepLinking?: DeepLinkingPicker | undefined
   now?: (() => number) | undefined
 }
 
@@ -149,16 +155,24 @@ export function createLti13LaunchService (deps: Lti13LaunchDeps) {
 
       const registrations = createRegistrationLookup(deps.knex, deps.onRegistrationLoaded)
       const deployments = createDeferredDeploymentRegistry(deps.knex)
-      const launch = await validateLaunch(
+      const message = await validateMessage(
         { idToken: req.idToken, state: req.state, binding: recovered.binding, verifiedState: recovered.verified },
         { stateKey: deps.stateKey, stateStore: states, findRegistrations: registrations.find, jwks: deps.jwks, deployments, publicUrl: deps.publicUrl, now: () => at }
       )
-      const registration = registrations.loaded(launch.registrationId)
+      const registration = registrations.loaded(message.registrationId)
       if (registration === undefined) throw new Error('validated launch of a registration the lookup did not load')
       // Only now, the single-use state consumed and the id_token verified, does a launch count against its
       // registration's budget: forgeries and replays cannot spend it. Refused here, nothing is stored.
       req.budget?.check(registration.id)
       req.budget?.spend(registration.id)
+
+      if (message.messageType === MessageType.deepLinkingRequest) {
+        if (deps.deepLinking === undefined) throw launchError('LAUNCH_LMS_NOT_CONFIGURED')
+        const page = await deps.deepLinking.start(message, registration)
+        if (deployments.hasPending()) await deps.knex.transaction(async trx => { await deployments.commit(at, trx) })
+        return { kind: 'picker', page, clearCookie }
+      }
+      const launch = message
 
       const content = parseLaunchContent(launch.courseKey ?? courseKeyOfUsage(launch.usageKey), launch.usageKey)
       const courseKey = content.course.key

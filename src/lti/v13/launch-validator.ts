@@ -6,6 +6,10 @@ import { checkTokenClaims } from './launch-steps/check-token-claims.js'
 import { checkNonce } from './launch-steps/check-nonce.js'
 import { checkDeployment } from './launch-steps/check-deployment.js'
 import { checkMessage } from './launch-steps/check-message.js'
+import { checkDeepLinkingMessage } from './launch-steps/check-deep-linking.js'
+import { LtiClaim, MessageType } from '../claims.js'
+import { lti13Error } from './errors.js'
+import type { Lti13DeepLinkingRequest } from './lti13-deep-linking.js'
 import type { JwksCache } from './jwks-cache.js'
 import type { DeploymentRegistry, FindRegistrations } from './registration.js'
 import type { StateStore } from './state-store.js'
@@ -42,6 +46,16 @@ export interface LaunchValidatorDeps {
  *   → 6 nonce → 7 deployment → 8 message type and required claims
  */
 export async function validateLaunch (input: LaunchInput, deps: LaunchValidatorDeps): Promise<Lti13Launch> {
+  const message = await validateMessage(input, deps)
+  if (message.messageType !== MessageType.resourceLinkRequest) throw lti13Error('LTI13_BAD_MESSAGE_TYPE', { messageType: message.messageType })
+  return message
+}
+
+/**
+ * The same pipeline, where step 8 accepts either message the tool handles: a resource link launch
+ * or a Deep Linking content selection request (the route then shows the picker).
+ */
+export async function validateMessage (input: LaunchInput, deps: LaunchValidatorDeps): Promise<Lti13Launch | Lti13DeepLinkingRequest> {
   const now = (deps.now ?? Date.now)()
   const { record: state, token: stateToken } = await checkState(input.state, input.binding, { stateKey: deps.stateKey, stateStore: deps.stateStore, now, verified: input.verifiedState })
   const { header, claims } = checkTokenFormat(input.idToken)
@@ -50,6 +64,10 @@ export async function validateLaunch (input: LaunchInput, deps: LaunchValidatorD
   checkTokenClaims(claims, registration, now)
   checkNonce(claims, state)
   const deploymentId = await checkDeployment(claims, registration, deps.deployments)
+  const facts = { registrationId: registration.id, iss: registration.issuer, clientId: registration.clientId, deploymentId, nonce: state.nonce, issuedAt: claims.iat as number, expiresAt: claims.exp as number }
+  if (claims[LtiClaim.messageType] === MessageType.deepLinkingRequest) {
+    return { ...facts, ...checkDeepLinkingMessage(claims, registration, state, deps.publicUrl) }
+  }
   const message = checkMessage(claims, registration, state, deps.publicUrl)
 
   const platformStorage = stateToken.storageTarget !== undefined && stateToken.platformOrigin !== undefined

@@ -11,7 +11,14 @@ export const ToolPath = {
   login: '/lti/1.3/login',
   launch: '/lti/1.3/launch',
   jwks: '/lti/1.3/jwks',
-  courses: '/lti/1.3/courses'
+  courses: '/lti/1.3/courses',
+  /**
+   * Deep Linking 2.0: the target_link_uri a platform registers for content selection (its
+   * `LtiDeepLinkingRequest` still goes through login and launch); the picker's own pages and form
+   * posts live under the same prefix (src/routes/lti13/deep-linking.ts).
+   */
+  deepLinking: '/lti/1.3/deep-linking/launch',
+  deepLinkingPrefix: '/lti/1.3/deep-linking/'
 } as const
 
 /** Custom parameter naming the usage key when the target_link_uri is the generic one. */
@@ -23,6 +30,8 @@ export interface ToolUrls {
   redirectUri: string
   jwksUrl: string
   targetLinkUriTemplate: string
+  /** The Deep Linking (content selection) target_link_uri. */
+  deepLinkingUrl: string
 }
 
 /** Origin and path prefix of PUBLIC_URL, the prefix without its trailing slash ('' at the root). */
@@ -41,7 +50,8 @@ export function toolUrls (publicUrl: string): ToolUrls {
     loginUrl: join(publicUrl, ToolPath.login),
     redirectUri: join(publicUrl, ToolPath.launch),
     jwksUrl: join(publicUrl, ToolPath.jwks),
-    targetLinkUriTemplate: join(publicUrl, `${ToolPath.courses}/{course_id}/{usage_id}`)
+    targetLinkUriTemplate: join(publicUrl, `${ToolPath.courses}/{course_id}/{usage_id}`),
+    deepLinkingUrl: join(publicUrl, ToolPath.deepLinking)
   }
 }
 
@@ -57,6 +67,7 @@ export function contentTargetLinkUri (publicUrl: string, courseKey: string, usag
 export type TargetLink =
   | { kind: 'content', courseKey: string, usageKey: string }
   | { kind: 'generic' }
+  | { kind: 'deep-linking' }
 
 const MAX_KEY_LENGTH = 512
 
@@ -72,8 +83,8 @@ function decodeSegment (segment: string): string | null {
 }
 
 /**
- * Null unless `uri` is on PUBLIC_URL's origin (and under its path) and names either a content
- * route or the generic launch route. Query and fragment are ignored; credentials are refused.
+ * Null unless `uri` is on PUBLIC_URL's origin (and under its path) and names a content route, the
+ * generic launch route or the deep-linking route. Query and fragment are ignored; credentials are refused.
  */
 export function parseTargetLinkUri (uri: string, publicUrl: string): TargetLink | null {
   let target: URL
@@ -87,6 +98,7 @@ export function parseTargetLinkUri (uri: string, publicUrl: string): TargetLink 
   if (!target.pathname.startsWith(ours.pathname + '/')) return null
   const path = target.pathname.slice(ours.pathname.length)
   if (path === ToolPath.launch) return { kind: 'generic' }
+  if (path === ToolPath.deepLinking) return { kind: 'deep-linking' }
   if (!path.startsWith(ToolPath.courses + '/')) return null
   const segments = path.slice(ToolPath.courses.length + 1).split('/')
   if (segments.length !== 2) return null

@@ -30,6 +30,7 @@ const launch: FastifyPluginAsync = async (app) => {
       return reply.type('text/html; charset=utf-8').send(outcome.html)
     }
     void reply.header('set-cookie', outcome.clearCookie)
+    if (outcome.kind === 'picker') return reply.header('content-security-policy', outcome.page.csp).type('text/html; charset=utf-8').send(outcome.page.html)
     if (outcome.response.kind === 'redirect') return reply.redirect(outcome.response.location, 302)
     return reply.type('text/html; charset=utf-8').send(outcome.response.html)
   })

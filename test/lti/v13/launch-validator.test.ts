@@ -283,7 +283,7 @@ t.test('8. message type and required claims', async t => {
   const h = harness()
   await t.rejects(h.attempt({ claims: { [LtiClaim.messageType]: 'LtiSubmissionReviewRequest' } }), { code: 'LTI13_BAD_MESSAGE_TYPE' })
   await t.rejects(h.attempt({ claims: { [LtiClaim.messageType]: undefined } }), { code: 'LTI13_BAD_MESSAGE_TYPE' })
-  await t.rejects(h.attempt({ claims: { [LtiClaim.messageType]: MessageType.deepLinkingRequest } }), { code: 'LTI13_DEEP_LINKING_NOT_SUPPORTED' })
+  await t.rejects(h.attempt({ claims: { [LtiClaim.messageType]: MessageType.deepLinkingRequest } }), { code: 'LTI13_WRONG_MESSAGE_TARGET' })
   await t.rejects(h.attempt({ claims: { [LtiClaim.version]: '1.1' } }), { code: 'LTI13_BAD_VERSION' })
   await t.rejects(h.attempt({ claims: { [LtiClaim.version]: undefined } }), { code: 'LTI13_BAD_VERSION' })
   await t.rejects(h.attempt({ claims: { [LtiClaim.roles]: undefined } }), { code: 'LTI13_MISSING_CLAIM', details: { claim: 'roles' } })

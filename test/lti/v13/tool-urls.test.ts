@@ -6,8 +6,10 @@ t.test('tool URLs come from PUBLIC_URL, with or without a path prefix', async t 
     loginUrl: 'https://tool.example.test/lti/1.3/login',
     redirectUri: 'https://tool.example.test/lti/1.3/launch',
     jwksUrl: 'https://tool.example.test/lti/1.3/jwks',
-    targetLinkUriTemplate: 'https://tool.example.test/lti/1.3/courses/{course_id}/{usage_id}'
+    targetLinkUriTemplate: 'https://tool.example.test/lti/1.3/courses/{course_id}/{usage_id}',
+    deepLinkingUrl: 'https://tool.example.test/lti/1.3/deep-linking/launch'
   })
+  t.same(parseTargetLinkUri('https://tool.example.test/lti/1.3/deep-linking/launch', 'https://tool.example.test'), { kind: 'deep-linking' })
   t.equal(toolUrls('https://edx.example.test/tool/').redirectUri, 'https://edx.example.test/tool/lti/1.3/launch')
   t.equal(toolUrls('http://localhost:3000').loginUrl, 'http://localhost:3000/lti/1.3/login')
 })

@@ -15,12 +15,11 @@ export type ResourceLinkClaims = Pick<Lti13Launch,
   'launchPresentation' | 'toolPlatform'>
 
 /**
- * Step 8, message type and its required claims (LTI 1.3 §5.3, §5.4). Only LtiResourceLinkRequest
- * reaches launch code; Deep Linking is recognised and refused with its own code until it is built.
+ * Step 8 for a resource link launch, its required claims (LTI 1.3 §5.3, §5.4). The validator sends
+ * an `LtiDeepLinkingRequest` to check-deep-linking.ts instead; any other type is refused here.
  */
 export function checkMessage (claims: Claims, registration: Lti13Registration, state: StateRecord, publicUrl: string): ResourceLinkClaims {
   const messageType = claims[LtiClaim.messageType]
-  if (messageType === MessageType.deepLinkingRequest) throw lti13Error('LTI13_DEEP_LINKING_NOT_SUPPORTED')
   if (messageType !== MessageType.resourceLinkRequest) {
     throw lti13Error('LTI13_BAD_MESSAGE_TYPE', { messageType: typeof messageType === 'string' ? messageType.slice(0, 64) : null })
   }
@@ -68,6 +67,7 @@ function readTarget (claims: Claims, custom: Record<string, string>, state: Stat
   const targetLinkUri = requiredString(claims, LtiClaim.targetLinkUri, 'target_link_uri', 2048)
   const target = parseTargetLinkUri(targetLinkUri, publicUrl)
   if (target === null) throw lti13Error('LTI13_BAD_TARGET_LINK_URI', { reason: 'not a content URL of this tool' })
+  if (target.kind === 'deep-linking') throw lti13Error('LTI13_WRONG_MESSAGE_TARGET', { reason: 'resource link launch of the content selection URL' })
   if (!sameUrl(targetLinkUri, state.targetLinkUri)) throw lti13Error('LTI13_BAD_TARGET_LINK_URI', { reason: 'differs from the login target_link_uri' })
   if (target.kind === 'content') return { targetLinkUri, courseKey: target.courseKey, usageKey: target.usageKey }
   const usageKey = custom[USAGE_KEY_CUSTOM_PARAMETER]
