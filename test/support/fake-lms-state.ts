@@ -4,7 +4,7 @@ import { buildCourse, type FakeCourse, type FakeCourseSpec, type RawScore } from
 /** Route names of the fake LMS, for call counters and fault switches. */
 export const FAKE_LMS_ROUTES = [
   'token', 'me', 'accounts', 'account', 'search-emails', 'registration',
-  'enrollment-get', 'enrollment-post', 'subsection-grade', 'blocks', 'progress',
+  'enrollment-get', 'enrollment-post', 'subsection-grade', 'blocks', 'courses', 'progress',
   'relay', 'jump-to', 'xblock', 'unknown',
 ] as const
 export type FakeLmsRoute = typeof FAKE_LMS_ROUTES[number]

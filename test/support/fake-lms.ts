@@ -405,6 +405,26 @@ export async function startFakeLms (opts: FakeLmsOptions = {}): Promise<FakeLms>
       handle: withUser((ctx, user) => blocks(ctx, user)),
     },
     {
+      // Course List API (`course_api/views.py` CourseListView): paginated, 404 past the last page.
+      name: 'courses',
+      method: 'GET',
+      pattern: /^\/api\/courses\/v1\/courses\/?$/,
+      handle: withUser(ctx => {
+        const q = ctx.url.searchParams
+        const pageSize = Math.min(Math.max(Number(q.get('page_size') ?? '10') || 10, 1), 100)
+        const page = Math.max(Number(q.get('page') ?? '1') || 1, 1)
+        const all = [...state.courses.values()]
+        const numPages = Math.max(Math.ceil(all.length / pageSize), 1)
+        if (page > numPages) return json(404, { detail: 'Invalid page.' })
+        const results = all.slice((page - 1) * pageSize, page * pageSize).map(c => {
+          const [org, number] = c.id.slice('course-v1:'.length).split('+')
+          return { id: c.id, course_id: c.id, name: c.displayName, org, number, start: '2024-01-01T00:00:00Z', blocks_url: `${origin}/api/courses/v1/blocks/?course_id=${encodeURIComponent(c.id)}` }
+        })
+        const link = (n: number): string => `${origin}/api/courses/v1/courses/?page=${n}&page_size=${pageSize}`
+        return json(200, { results, pagination: { next: page < numPages ? link(page + 1) : null, previous: page > 1 ? link(page - 1) : null, count: all.length, num_pages: numPages } })
+      }),
+    },
+    {
       name: 'progress',
       method: 'GET',
       pattern: /^\/api\/course_home\/(?:v1\/)?progress\/([^/]+)\/([^/]+)\/?$/,

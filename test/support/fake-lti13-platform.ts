@@ -11,9 +11,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net'
 import { randomUUID } from 'node:crypto'
 import {
-  SignJWT, base64url, calculateJwkThumbprint, exportJWK, exportSPKI, generateKeyPair, importJWK, type CryptoKey, type JWK
+  SignJWT, base64url, createLocalJWKSet, jwtVerify, type JSONWebKeySet, calculateJwkThumbprint, exportJWK, exportSPKI, generateKeyPair, importJWK, type CryptoKey, type JWK
 } from 'jose'
-import { ContextType, LTI_VERSION, LtiClaim, MessageType, Role, Scope, ServiceClaim } from '../../src/lti/claims.js'
+import { ContextType, DeepLinkingClaim, LTI_VERSION, LtiClaim, MessageType, Role, Scope, ServiceClaim } from '../../src/lti/claims.js'
 import { createJwksCache, type FetchJwks, type JwksCache, type JwksCacheOptions } from '../../src/lti/v13/jwks-cache.js'
 import { startOidcLogin, type OidcLoginDeps, type OidcLoginResult } from '../../src/lti/v13/oidc-login.js'
 import { deriveStateKey } from '../../src/lti/v13/state-token.js'
@@ -70,8 +70,44 @@ export interface MintOptions {
   tamperHeader?: Record<string, unknown>
 }
 
+/** Deep Linking settings as an Open edX / Moodle-shaped platform sends them (overrides merged in). */
+export interface FakeDeepLinkingSettings {
+  deep_link_return_url?: unknown
+  accept_types?: unknown
+  accept_presentation_document_targets?: unknown
+  accept_multiple?: unknown
+  accept_lineitem?: unknown
+  auto_create?: unknown
+  data?: unknown
+  title?: unknown
+  text?: unknown
+}
+
+/** What the platform accepted from a Deep Linking response, after checking it as a platform does. */
+export interface ReceivedDeepLinkingResponse {
+  items: Array<Record<string, unknown>>
+  msg: unknown
+  claims: Record<string, unknown>
+  header: Record<string, unknown>
+}
+
 export interface FakeLti13Platform {
   issuer: string
+  /** Where this platform wants Deep Linking responses (its `deep_link_return_url`). */
+  deepLinkReturnUrl: string
+  /** The tool's JWKS URL, for responses posted by a browser to the return URL (set by browser tests). */
+  toolJwksUrl: string | undefined
+  /** Responses the return URL received and accepted, in order; refusals in `deepLinkingRefusals`. */
+  deepLinkingResponses: ReceivedDeepLinkingResponse[]
+  deepLinkingRefusals: string[]
+  /** Claims of an `LtiDeepLinkingRequest` with these settings over the defaults. */
+  deepLinkingClaims (settings?: FakeDeepLinkingSettings): Record<string, unknown>
+  /**
+   * Checks a response JWT exactly as a platform does (signature by `kid` from the tool's JWKS,
+   * iss = client_id, aud = issuer, exp, nonce, message type, version, deployment, data echoed,
+   * item types accepted, one item unless accept_multiple) and returns what it carries.
+   */
+  verifyDeepLinkingResponse (jwt: string, toolJwks: JSONWebKeySet, settings?: FakeDeepLinkingSettings): Promise<ReceivedDeepLinkingResponse>
   clientId: string
   deploymentId: string
   authLoginUrl: string
@@ -249,9 +285,77 @@ export async function startFakeLti13Platform (options: FakePlatformOptions): Pro
     send(res, 200, 'application/json', JSON.stringify({ keys: keys.map(k => k.publicJwk) }))
   }
 
+  const deepLinkingResponses: ReceivedDeepLinkingResponse[] = []
+  const deepLinkingRefusals: string[] = []
+  const dlDefaults = (): FakeDeepLinkingSettings => ({
+    deep_link_return_url: `${issuer}/api/lti_consumer/v1/lti/${configId}/lti-dl/response`,
+    accept_types: ['ltiResourceLink', 'link', 'html', 'image'],
+    accept_presentation_document_targets: ['iframe', 'window'],
+    accept_multiple: true,
+    accept_lineitem: true,
+    auto_create: true,
+    data: 'opaque-platform-data+/=&"<x>'
+  })
+  const settingsOf = (over: FakeDeepLinkingSettings = {}): Record<string, unknown> => {
+    const merged: Record<string, unknown> = { ...dlDefaults() }
+    for (const [k, v] of Object.entries(over)) {
+      if (v === undefined) delete merged[k]
+      else merged[k] = v
+    }
+    return merged
+  }
+  let lastDeepLinkingSettings: FakeDeepLinkingSettings = {}
+  const seenResponseNonces = new Set<string>()
+  const verifyDeepLinkingResponse = async (jwt: string, toolJwks: JSONWebKeySet, over: FakeDeepLinkingSettings = lastDeepLinkingSettings): Promise<ReceivedDeepLinkingResponse> => {
+    const settings = settingsOf(over)
+    const { payload, protectedHeader } = await jwtVerify(jwt, createLocalJWKSet(toolJwks), { issuer: clientId, audience: issuer, algorithms: ['RS256', 'RS512'], maxTokenAge: '5m' })
+    if (typeof protectedHeader.kid !== 'string') throw new Error('response without kid')
+    const claims = payload as Record<string, unknown>
+    if (typeof claims.nonce !== 'string' || claims.nonce === '') throw new Error('response without nonce')
+    if (seenResponseNonces.has(claims.nonce)) throw new Error('response nonce replayed')
+    seenResponseNonces.add(claims.nonce)
+    if (typeof claims.exp !== 'number' || typeof claims.iat !== 'number' || claims.exp - claims.iat > 3600) throw new Error('bad exp/iat')
+    if (claims[LtiClaim.messageType] !== MessageType.deepLinkingResponse) throw new Error('bad message type')
+    if (claims[LtiClaim.version] !== LTI_VERSION) throw new Error('bad version')
+    if (claims[LtiClaim.deploymentId] !== deploymentId) throw new Error('bad deployment id')
+    if (settings.data !== undefined && claims[DeepLinkingClaim.data] !== settings.data) throw new Error('data not echoed')
+    if (settings.data === undefined && DeepLinkingClaim.data in claims) throw new Error('data invented')
+    const items = claims[DeepLinkingClaim.contentItems]
+    if (!Array.isArray(items)) throw new Error('content_items is not an array')
+    const accepted = settings.accept_types as string[]
+    for (const item of items as Array<Record<string, unknown>>) {
+      if (!accepted.includes(String(item.type))) throw new Error(`item type ${String(item.type)} not accepted`)
+    }
+    if (settings.accept_multiple !== true && items.length > 1) throw new Error('several items where one was accepted')
+    const received = { items: items as Array<Record<string, unknown>>, msg: claims[DeepLinkingClaim.msg], claims, header: protectedHeader as Record<string, unknown> }
+    deepLinkingResponses.push(received)
+    return received
+  }
+
+  const handleDeepLinkingReturn = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const chunks: Buffer[] = []
+    for await (const chunk of req) chunks.push(chunk as Buffer)
+    const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'))
+    try {
+      if (platform.toolJwksUrl === undefined) throw new Error('tool JWKS URL unknown')
+      const jwks = await (await fetch(platform.toolJwksUrl, { signal: AbortSignal.timeout(5000) })).json() as JSONWebKeySet
+      const received = await verifyDeepLinkingResponse(form.get('JWT') ?? '', jwks)
+      send(res, 200, 'text/html; charset=utf-8', `<!doctype html><html><body><h1>Content added</h1><p id="count">${received.items.length} item(s) added</p><ul>${received.items.map(i => `<li>${escapeHtml(String(i.title))}</li>`).join('')}</ul></body></html>`)
+    } catch (err) {
+      deepLinkingRefusals.push(String(err))
+      send(res, 400, 'text/plain', `refused: ${String(err)}`)
+    }
+  }
+
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', issuer)
-    if (req.method === 'GET' && url.pathname === '/api/lti_consumer/v1/launch/') {
+    if (req.method === 'POST' && url.pathname === `/api/lti_consumer/v1/lti/${configId}/lti-dl/response`) {
+      handleDeepLinkingReturn(req, res).catch(err => send(res, 500, 'text/plain', String(err)))
+    } else if (req.method === 'GET' && url.pathname === '/course-page') {
+      // A platform course page framing the tool (browser tests): the iframe opens the login initiation.
+      const src = url.searchParams.get('tool') ?? ''
+      send(res, 200, 'text/html; charset=utf-8', `<!doctype html><html><body><h1>Platform course</h1><iframe name="tool" title="Open edX content" src="${escapeHtml(src)}" style="width:900px;height:700px"></iframe></body></html>`)
+    } else if (req.method === 'GET' && url.pathname === '/api/lti_consumer/v1/launch/') {
       handleAuth(url, res).catch(err => send(res, 500, 'text/plain', String(err)))
     } else if (req.method === 'GET' && url.pathname === `/api/lti_consumer/v1/public_keysets/${configId}`) {
       handleJwks(res)
@@ -265,8 +369,17 @@ export async function startFakeLti13Platform (options: FakePlatformOptions): Pro
   const jwksUrl = `${issuer}/api/lti_consumer/v1/public_keysets/${configId}`
   const tokenUrl = `${issuer}/api/lti_consumer/v1/token/${configId}`
 
-  return {
+  const platform: FakeLti13Platform = {
     issuer,
+    deepLinkReturnUrl: `${issuer}/api/lti_consumer/v1/lti/${configId}/lti-dl/response`,
+    toolJwksUrl: undefined,
+    deepLinkingResponses,
+    deepLinkingRefusals,
+    deepLinkingClaims (over = {}) {
+      lastDeepLinkingSettings = over
+      return { [LtiClaim.messageType]: MessageType.deepLinkingRequest, [DeepLinkingClaim.settings]: settingsOf(over) }
+    },
+    verifyDeepLinkingResponse,
     clientId,
     deploymentId,
     authLoginUrl,
@@ -314,6 +427,7 @@ export async function startFakeLti13Platform (options: FakePlatformOptions): Pro
       await new Promise<void>(resolve => server.close(() => resolve()))
     }
   }
+  return platform
 }
 
 /** Action and fields of an auto-submit form (ours or the platform's). */

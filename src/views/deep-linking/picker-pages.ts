@@ -177,7 +177,7 @@ export function returnPage (opts: { nonce: string, returnUrl: string, jwt: strin
     title: opts.cancelled ? 'Selection cancelled' : 'Adding the content',
     nonce: opts.nonce,
     body: `<h1>${opts.cancelled ? 'Returning to your course' : 'Adding the content to your course'}</h1>
-<form method="post" action="${escapeHtml(opts.returnUrl)}" id="answer">
+<form action="${escapeHtml(opts.returnUrl)}" method="post" id="answer">
 ${hiddenFields({ JWT: opts.jwt })}
 <p>If nothing happens, <button type="submit">continue</button>.</p>
 </form>`,

@@ -238,7 +238,8 @@ t.test('launch refusals: state, binding, token, claims, deployment, content', as
     ['unknown deployment (strict)', 403, 'LTI13_UNKNOWN_DEPLOYMENT', async () => await launchWith(ctx, { claims: { [LtiClaim.deploymentId]: 'deployment-nobody-listed' } })],
     ['wrong version', 400, 'LTI13_BAD_VERSION', async () => await launchWith(ctx, { claims: { [LtiClaim.version]: '1.2.0' } })],
     ['wrong message type', 400, 'LTI13_BAD_MESSAGE_TYPE', async () => await launchWith(ctx, { claims: { [LtiClaim.messageType]: 'LtiSubmissionReviewRequest' } })],
-    ['deep linking request', 400, 'LTI13_DEEP_LINKING_NOT_SUPPORTED', async () => await launchWith(ctx, { claims: { [LtiClaim.messageType]: MessageType.deepLinkingRequest } })],
+    // A content selection request of a content URL (deep linking has its own target: test/launch/lti13/deep-linking.test.ts).
+    ['deep linking request of a content URL', 400, 'LTI13_WRONG_MESSAGE_TARGET', async () => await launchWith(ctx, { claims: { [LtiClaim.messageType]: MessageType.deepLinkingRequest } })],
     ['missing roles', 400, 'LTI13_MISSING_CLAIM', async () => await launchWith(ctx, { claims: { [LtiClaim.roles]: undefined } })],
     ['missing resource_link', 400, 'LTI13_MISSING_CLAIM', async () => await launchWith(ctx, { claims: { [LtiClaim.resourceLink]: undefined } })],
     ['target_link_uri off our origin', 400, 'LTI13_BAD_TARGET_LINK_URI', async () =>

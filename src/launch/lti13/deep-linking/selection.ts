@@ -35,6 +35,7 @@ export function deriveSelectionKey (secretKey: string): Uint8Array {
 
 export function createSelections (deps: { knex: Knex, key: Uint8Array, now: () => number }) {
   const repo = createDeepLinkingSelectionsRepository(deps.knex)
+  let opensSincePurge = 0
 
   async function verify (token: unknown): Promise<string> {
     if (typeof token !== 'string' || token === '' || token.length > 1024) throw deepLinkingError('DEEP_LINKING_SELECTION_INVALID')
@@ -51,6 +52,11 @@ export function createSelections (deps: { knex: Knex, key: Uint8Array, now: () =
   return {
     async open (selection: Omit<OpenSelection, 'selectionId'>): Promise<{ token: string, selectionId: string }> {
       const at = deps.now()
+      // Abandoned pickers leave rows behind: every 50th open sweeps expired ones (as logins do for states).
+      if (++opensSincePurge >= 50) {
+        opensSincePurge = 0
+        await repo.purgeExpired(at)
+      }
       const selectionId = randomBytes(18).toString('base64url')
       await repo.insert({
         selectionId,
