@@ -42,6 +42,12 @@ export interface LmsClientOptions {
   readonly random?: () => number
 }
 
+/**
+ * The Blocks API answers about 300 bytes per block: a 5,000-block course is 1.5 MB, over the
+ * outbound client's 1 MB default. The LMS is configuration, not launch data, so its trees may be larger.
+ */
+const BLOCK_TREE_MAX_BYTES = 32 * 1024 * 1024
+
 const REQUESTED_BLOCK_FIELDS = 'children,type,display_name,has_score,weight,graded,format,due,show_correctness'
 
 /** Usernames the LMS can hold never contain these; the list lookup would split on the comma. */
@@ -342,6 +348,7 @@ export class LmsClient {
       path: `/api/courses/v1/blocks/${pathSegment(rootKey)}/`,
       query: { ...who, depth: 'all', return_type: 'dict', requested_fields: REQUESTED_BLOCK_FIELDS },
       auth: 'service',
+      maxBytes: BLOCK_TREE_MAX_BYTES,
     })
     if (res.status === 404) return null
     if (res.status !== 200) throw this.unexpected('blocks', res)

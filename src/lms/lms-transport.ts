@@ -17,6 +17,8 @@ export interface LmsCall {
   readonly auth: 'service' | 'none'
   /** For error details and logs: which call of the table this is. */
   readonly name: string
+  /** Response cap when a call may legitimately exceed the client's default (whole course trees). */
+  readonly maxBytes?: number
 }
 
 export interface LmsTransportOptions {
@@ -140,6 +142,7 @@ export class LmsTransport {
       // The LMS base URL is configuration; nothing built from launch data may point elsewhere.
       allowedHosts: [this.lmsHost],
       timeoutMs: this.options.timeoutMs,
+      ...(call.maxBytes === undefined ? {} : { maxBytes: call.maxBytes }),
       followRedirects: false,
     })
   }
