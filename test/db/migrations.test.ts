@@ -8,21 +8,23 @@ import { createTestDb } from '../helpers/db.js'
 
 const TABLES = ['lti11_consumers', 'lti_users', 'outcome_services', 'graded_assignments', 'lti13_registrations',
   'lti13_deployments', 'lti_profiles', 'graded_resources', 'tool_keys', 'oauth_nonces', 'oidc_states',
-  'processed_events', 'problem_scores', 'passbacks', 'dead_letters', 'lti13_registration_invites']
-/** Migrations that only add indexes to the tables above. */
+  'processed_events', 'problem_scores', 'passbacks', 'dead_letters', 'lti13_registration_invites', 'deep_linking_selections']
+/** Migrations that only add indexes or columns to the tables above, in order. */
 const INDEX_MIGRATIONS = ['20261123121500_index_passbacks_claim']
+const COLUMN_MIGRATIONS = ['20261208120100_add_registration_selectable_block_types']
+const ALTERING = [...INDEX_MIGRATIONS, ...COLUMN_MIGRATIONS]
 
 t.test('the whole data model migrates up, down and up again', async t => {
   const { knex } = await createTestDb(t, { migrate: false })
   const applied = await migrateLatest(knex)
-  t.equal(applied.length, TABLES.length + INDEX_MIGRATIONS.length)
-  for (const name of INDEX_MIGRATIONS) t.ok(applied.includes(name), name)
+  t.equal(applied.length, TABLES.length + ALTERING.length)
+  t.same(applied.filter(name => ALTERING.includes(name)), ALTERING)
   t.notOk(applied.some(n => /\.(ts|js)$/.test(n)), 'names carry no extension, so .ts and .js builds share a history')
   for (const table of TABLES) t.ok(await knex.schema.hasTable(table), table)
   t.same((await migrationStatus(knex)).pending, [])
   await migrateRollbackAll(knex)
   for (const table of TABLES) t.notOk(await knex.schema.hasTable(table), `${table} dropped`)
-  t.equal((await migrateLatest(knex)).length, TABLES.length + INDEX_MIGRATIONS.length)
+  t.equal((await migrateLatest(knex)).length, TABLES.length + ALTERING.length)
 })
 
 t.test('the outbox claim indexes exist and roll back', async t => {
@@ -32,6 +34,10 @@ t.test('the outbox claim indexes exist and roll back', async t => {
     : ((await knex.raw('SHOW INDEX FROM passbacks'))[0] as Array<{ Key_name: string }>).map(r => r.Key_name)
   const claim = ['ix_passbacks__status_lease_until', 'ix_passbacks__target_key_status']
   for (const name of [...claim, 'ix_passbacks__status_due_at']) t.ok((await indexes()).includes(name), name)
+  // Down to the index migration: later ones (deep linking) go first.
+  await knex.migrate.down({ migrationSource: new ExtensionlessMigrationSource(), name: '20261208120100_add_registration_selectable_block_types' })
+  await knex.migrate.down({ migrationSource: new ExtensionlessMigrationSource(), name: '20261208120000_create_deep_linking_selections' })
+  t.ok(await knex.schema.hasTable('lti13_registrations') && !(await knex.schema.hasColumn('lti13_registrations', 'selectable_block_types')), 'selectable_block_types dropped')
   await knex.migrate.down({ migrationSource: new ExtensionlessMigrationSource(), name: '20261123121500_index_passbacks_claim' })
   for (const name of claim) t.notOk((await indexes()).includes(name), `${name} dropped`)
   t.ok((await indexes()).includes('ix_passbacks__status_due_at'), 'the table\'s own index stays')
