@@ -84,10 +84,10 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {
   await fastify.register(lti13Config)
   await fastify.register(lti13Register)
   await fastify.register(lti11Config)
+  await fastify.register(lti13DeepLinking)
   if (features.admin) {
     await fastify.register(admin, { prefix: '/admin/api/v1', token: opts.config.ADMIN_TOKEN!, services: fastify.services.admin })
   } else if (!opts.config.ADMIN_TOKEN) {
-  await fastify.register(lti13DeepLinking)
     fastify.log.info('ADMIN_TOKEN is not set: the admin API is off')
   }
 }

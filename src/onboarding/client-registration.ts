@@ -5,7 +5,8 @@
  */
 import { toolUrls } from '../lti/v13/tool-urls.js'
 import { DrErrors } from './errors.js'
-import { REQUESTED_SCOPES, SUPPORTED_MESSAGES, toolDomain, type ToolIdentity } from './tool-configuration.js'
+import { messageTarget, REQUESTED_SCOPES, SUPPORTED_MESSAGES, toolDomain, type ToolIdentity } from './tool-configuration.js'
+import { MessageType } from '../lti/claims.js'
 
 export const TOOL_CONFIGURATION_CLAIM = 'https://purl.imsglobal.org/spec/lti-tool-configuration'
 
@@ -29,9 +30,8 @@ export function clientRegistrationRequest (tool: ToolIdentity): Record<string, u
       description: tool.description,
       target_link_uri: urls.redirectUri,
       claims: CLAIMS,
-      // LtiDeepLinkingRequest is added here once the content-selection issue lands (not before: a
-      // platform would offer a picker we refuse).
-      messages: SUPPORTED_MESSAGES.map(type => ({ type, target_link_uri: urls.redirectUri, label: tool.title }))
+      // Launches at the generic target; content selection at the deep-linking URL.
+      messages: SUPPORTED_MESSAGES.map(type => ({ type, target_link_uri: messageTarget(type, tool.publicUrl), label: tool.title }))
     }
   }
 }
@@ -82,8 +82,11 @@ export function registrationWarnings (answer: RegistrationAnswer, platform: { sc
     }
   }
   const messages = platform.messagesSupported
-  if (messages !== null && !SUPPORTED_MESSAGES.every(m => messages.includes(m))) {
+  if (messages !== null && !messages.includes(MessageType.resourceLinkRequest)) {
     warnings.push('The platform does not list LtiResourceLinkRequest among its supported messages.')
+  }
+  if (messages !== null && !messages.includes(MessageType.deepLinkingRequest)) {
+    warnings.push('The platform does not list LtiDeepLinkingRequest: instructors cannot select content from it; they paste content URLs instead.')
   }
   return warnings
 }

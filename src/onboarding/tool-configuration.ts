@@ -3,9 +3,8 @@
  * own JSON, a Canvas developer-key JSON, and an LTI 1.1 Common Cartridge basic-LTI-link XML. All
  * derived from PUBLIC_URL and two display strings; nothing secret, no database.
  *
- * Deep linking (content selection) is not built yet: the documents say so and advertise neither
- * the LtiDeepLinkingRequest message nor a deep-linking URL, so no platform offers a picker that
- * would then be refused.
+ * Content selection (LTI Deep Linking 2.0) is advertised with its own target, the deep-linking URL:
+ * Canvas's selection placements and Dynamic Registration's message list point there.
  */
 import { MessageType, Scope } from '../lti/claims.js'
 import { toolUrls } from '../lti/v13/tool-urls.js'
@@ -20,10 +19,16 @@ export interface ToolIdentity {
 /** What we ask platforms for: post scores, read line items and results (issue 15 §1). */
 export const REQUESTED_SCOPES: readonly string[] = [Scope.agsScore, Scope.agsLineItem, Scope.agsResultReadonly]
 
-/** Messages the tool accepts. LtiDeepLinkingRequest joins once the content-selection issue lands. */
-export const SUPPORTED_MESSAGES: readonly string[] = [MessageType.resourceLinkRequest]
+/** Messages the tool accepts: launches, and content selection (Deep Linking 2.0). */
+export const SUPPORTED_MESSAGES: readonly string[] = [MessageType.resourceLinkRequest, MessageType.deepLinkingRequest]
 
-export const DEEP_LINKING_NOTE = 'Deep linking (content selection) is not offered yet: paste a content URL built from targetLinkUriTemplate.'
+export const DEEP_LINKING_NOTE = 'Content selection (LTI Deep Linking 2.0): instructors pick Open edX content from the platform; the LtiDeepLinkingRequest targets deepLinkingUrl through the same login and redirect URIs.'
+
+/** The target_link_uri a platform uses for each message the tool accepts. */
+export function messageTarget (type: string, publicUrl: string): string {
+  const urls = toolUrls(publicUrl)
+  return type === MessageType.deepLinkingRequest ? urls.deepLinkingUrl : urls.redirectUri
+}
 
 export const ConfigPath = {
   lti13: '/lti/1.3/config',
@@ -52,7 +57,7 @@ export interface Lti13ToolConfiguration {
   targetLinkUriTemplate: string
   /** Generic target_link_uri: with the custom parameter `openedx_usage_key` naming the content. */
   genericTargetLinkUri: string
-  deepLinkingUrl: null
+  deepLinkingUrl: string
   deepLinking: string
   messages: string[]
   scopes: string[]
@@ -73,7 +78,7 @@ export function lti13ToolConfiguration (tool: ToolIdentity): Lti13ToolConfigurat
     jwksUrl: urls.jwksUrl,
     targetLinkUriTemplate: urls.targetLinkUriTemplate,
     genericTargetLinkUri: urls.redirectUri,
-    deepLinkingUrl: null,
+    deepLinkingUrl: urls.deepLinkingUrl,
     deepLinking: DEEP_LINKING_NOTE,
     messages: [...SUPPORTED_MESSAGES],
     scopes: [...REQUESTED_SCOPES],
@@ -84,16 +89,17 @@ export function lti13ToolConfiguration (tool: ToolIdentity): Lti13ToolConfigurat
 }
 
 /**
- * Canvas developer-key JSON ("Enter URL" in Developer Keys → LTI Key). Placements launch the generic
- * target with LtiResourceLinkRequest; a teacher pastes a content URL (same domain) for each item.
+ * Canvas developer-key JSON ("Enter URL" in Developer Keys → LTI Key). The selection placements open
+ * the content picker (LtiDeepLinkingRequest at the deep-linking URL); a teacher may also paste a
+ * content URL (same domain) for an item.
  * privacy_level `anonymous` matches the default registration (usePii off); `public` if names are wanted.
  */
 export function canvasDeveloperKey (tool: ToolIdentity): Record<string, unknown> {
   const urls = toolUrls(tool.publicUrl)
   const placement = (name: string) => ({
     placement: name,
-    message_type: MessageType.resourceLinkRequest,
-    target_link_uri: urls.redirectUri,
+    message_type: MessageType.deepLinkingRequest,
+    target_link_uri: urls.deepLinkingUrl,
     text: tool.title
   })
   return {
@@ -110,7 +116,7 @@ export function canvasDeveloperKey (tool: ToolIdentity): Record<string, unknown>
       privacy_level: 'anonymous',
       settings: {
         text: tool.title,
-        placements: [placement('link_selection'), placement('assignment_selection')]
+        placements: [placement('link_selection'), placement('assignment_selection'), placement('editor_button')]
       }
     }],
     custom_fields: {}

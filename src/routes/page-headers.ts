@@ -11,7 +11,11 @@ export function registerPageHeaders (app: FastifyInstance, options: PageHeaderOp
     const type = reply.getHeader('content-type')
     if (typeof type !== 'string' || !/^text\/html\b/i.test(type)) return payload
     const html = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : ''
-    void reply.headers(pageSecurityHeaders(html, options))
+    // A page that set its own policy (the Deep Linking picker: nonces, frame-ancestors for its
+    // platform) keeps it; every other header still comes from here.
+    for (const [name, value] of Object.entries(pageSecurityHeaders(html, options))) {
+      if (!reply.hasHeader(name)) void reply.header(name, value)
+    }
     return payload
   })
 }

@@ -63,7 +63,10 @@ t.test('Moodle-shaped platform: registration with a deployment id, inactive unti
       description: 'Open edX course content, with grades sent back to this platform.',
       target_link_uri: `${PUBLIC_URL}/lti/1.3/launch`,
       claims: ['iss', 'sub', 'name', 'given_name', 'family_name', 'email'],
-      messages: [{ type: 'LtiResourceLinkRequest', target_link_uri: `${PUBLIC_URL}/lti/1.3/launch`, label: 'Open edX' }]
+      messages: [
+        { type: 'LtiResourceLinkRequest', target_link_uri: `${PUBLIC_URL}/lti/1.3/launch`, label: 'Open edX' },
+        { type: 'LtiDeepLinkingRequest', target_link_uri: `${PUBLIC_URL}/lti/1.3/deep-linking/launch`, label: 'Open edX' }
+      ]
     }
   })
 
@@ -152,8 +155,9 @@ const REFUSALS: Refusal[] = [
   { name: 'the configuration offers no private_key_jwt', prepare: rig => { rig.dr.faults.config = d => ({ ...d, token_endpoint_auth_methods_supported: ['client_secret_basic'] }) }, status: 502, code: 'DR_CONFIG_INVALID', pending: true },
   { name: 'the issuer is another origin than the configuration URL', prepare: rig => { rig.dr.faults.config = d => ({ ...d, issuer: 'https://platform.example' }) }, status: 502, code: 'DR_ISSUER_MISMATCH', pending: true },
   { name: 'the token endpoint is on a host the invite does not allow', prepare: rig => { rig.dr.faults.config = d => ({ ...d, token_endpoint: 'https://attacker.example/token' }) }, status: 502, code: 'DR_ENDPOINT_NOT_ALLOWED', pending: true },
-  { name: 'the registration endpoint is on a private address (SSRF)', prepare: rig => { rig.dr.faults.config = d => ({ ...d, registration_endpoint: 'https://10.0.0.7/register' }) }, status: 502, code: 'DR_ENDPOINT_NOT_ALLOWED', pending: true },
-  { name: 'openid_configuration names a private address (SSRF)', path: (_rig, url) => `${new URL(url).pathname}${new URL(url).search}&openid_configuration=${encodeURIComponent('https://169.254.169.254/latest/meta-data')}`, status: 502, code: 'DR_CONFIG_FETCH_FAILED', pending: true },
+  // Private and metadata addresses are refused by the same address rules as at save time, before any fetch.
+  { name: 'the registration endpoint is on a private address (SSRF)', prepare: rig => { rig.dr.faults.config = d => ({ ...d, registration_endpoint: 'https://10.0.0.7/register' }) }, status: 502, code: 'DR_CONFIG_INVALID', pending: true },
+  { name: 'openid_configuration names a private address (SSRF)', path: (_rig, url) => `${new URL(url).pathname}${new URL(url).search}&openid_configuration=${encodeURIComponent('https://169.254.169.254/latest/meta-data')}`, status: 400, code: 'DR_BAD_REQUEST', pending: true },
   { name: 'Canvas refuses the registration (422 errors)', shape: 'canvas', prepare: rig => { rig.dr.faults.registrationStatus = 422 }, status: 502, code: 'DR_REGISTRATION_REFUSED', pending: true, says: /The platform said: Registration not allowed for this account/ },
   { name: 'the registration answer is not JSON', prepare: rig => { rig.dr.faults.registrationBody = 'OK' }, status: 502, code: 'DR_REGISTRATION_NOT_JSON', pending: true },
   { name: 'the registration answer has no client_id', prepare: rig => { rig.dr.faults.answer = d => ({ ...d, client_id: undefined }) }, status: 502, code: 'DR_REGISTRATION_INVALID', pending: true },

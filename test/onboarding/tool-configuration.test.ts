@@ -24,9 +24,9 @@ t.test('GET /lti/1.3/config: the tool URLs, scopes and names in one JSON documen
     jwksUrl: 'https://lti.example.edu/lti/1.3/jwks',
     targetLinkUriTemplate: 'https://lti.example.edu/lti/1.3/courses/{course_id}/{usage_id}',
     genericTargetLinkUri: 'https://lti.example.edu/lti/1.3/launch',
-    deepLinkingUrl: null,
-    deepLinking: 'Deep linking (content selection) is not offered yet: paste a content URL built from targetLinkUriTemplate.',
-    messages: ['LtiResourceLinkRequest'],
+    deepLinkingUrl: 'https://lti.example.edu/lti/1.3/deep-linking/launch',
+    deepLinking: 'Content selection (LTI Deep Linking 2.0): instructors pick Open edX content from the platform; the LtiDeepLinkingRequest targets deepLinkingUrl through the same login and redirect URIs.',
+    messages: ['LtiResourceLinkRequest', 'LtiDeepLinkingRequest'],
     scopes: [
       'https://purl.imsglobal.org/spec/lti-ags/scope/score',
       'https://purl.imsglobal.org/spec/lti-ags/scope/lineitem',
@@ -36,7 +36,7 @@ t.test('GET /lti/1.3/config: the tool URLs, scopes and names in one JSON documen
     lti11ConfigurationUrl: 'https://lti.example.edu/lti/1.1/config.xml',
     dynamicRegistration: 'An Open edX administrator creates a one-time invite (lti-provider registrations invite); its URL, https://lti.example.edu/lti/1.3/register?invite=…, goes into the platform\'s "register by URL" field.'
   })
-  t.notMatch(res.body, /DeepLinkingRequest|tool-config-test-secret|test-admin-token/, 'no deep linking offered, nothing secret')
+  t.notMatch(res.body, /tool-config-test-secret|test-admin-token/, 'nothing secret')
 })
 
 t.test('GET /lti/1.3/config/canvas.json: a Canvas developer-key configuration', async t => {
@@ -54,8 +54,9 @@ t.test('GET /lti/1.3/config/canvas.json: a Canvas developer-key configuration', 
   t.equal(typeof key.description, 'string')
   const [ext] = key.extensions
   t.match(ext, { platform: 'canvas.instructure.com', domain: 'localhost:3000', privacy_level: 'anonymous' })
-  t.same(ext.settings.placements.map((p: { placement: string }) => p.placement), ['link_selection', 'assignment_selection'])
-  t.ok(ext.settings.placements.every((p: { message_type: string }) => p.message_type === 'LtiResourceLinkRequest'), 'only the message the tool accepts')
+  t.same(ext.settings.placements.map((p: { placement: string }) => p.placement), ['link_selection', 'assignment_selection', 'editor_button'])
+  t.ok(ext.settings.placements.every((p: { message_type: string, target_link_uri: string }) =>
+    p.message_type === 'LtiDeepLinkingRequest' && p.target_link_uri === 'http://localhost:3000/lti/1.3/deep-linking/launch'), 'selection placements open the content picker')
 })
 
 t.test('GET /lti/1.1/config.xml: a basic LTI link with the launch URL pattern explained', async t => {

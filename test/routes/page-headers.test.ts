@@ -107,6 +107,14 @@ const PAGES: Array<{ name: string, route: string, get: (ctx: Ctx) => Promise<Ans
     }
   },
   { name: 'LTI 1.3 launch refusal', route: '/lti/1.3/launch', get: ctx => ctx.app.inject({ method: 'POST', url: '/lti/1.3/launch', ...form({ state: 'x' }) }) },
+  { name: 'Deep Linking target page', route: '/lti/1.3/deep-linking/launch', get: ctx => ctx.app.inject({ method: 'GET', url: '/lti/1.3/deep-linking/launch', headers: { accept: 'text/html' } }) },
+  // The picker's own pages carry their own nonce policy (test/launch/lti13/deep-linking.test.ts); a
+  // forged or stale selection is refused with a page from here.
+  ...(['courses', 'outline', 'submit', 'cancel'] as const).map(step => ({
+    name: `Deep Linking ${step} refusal`,
+    route: `/lti/1.3/deep-linking/${step}`,
+    get: (ctx: Ctx) => ctx.app.inject({ method: 'POST', url: `/lti/1.3/deep-linking/${step}`, ...form({ selection: 'forged' }) })
+  })),
   {
     name: 'Dynamic Registration refusal',
     route: '/lti/1.3/register',
