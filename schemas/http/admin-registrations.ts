@@ -64,7 +64,9 @@ export const ToolUrlsSchema = Type.Object({
   loginUrl: Type.String(),
   redirectUri: Type.String(),
   jwksUrl: Type.String(),
-  targetLinkUriTemplate: Type.String()
+  targetLinkUriTemplate: Type.String(),
+  /** Content selection (LTI Deep Linking 2.0): the target link URI of the platform's picker placement. */
+  deepLinkingUrl: Type.String()
 })
 
 export const RegistrationSchema = Type.Object({

@@ -108,6 +108,6 @@ t.test('admin API: an oversize JSON body is refused with 413 BODY_TOO_LARGE and 
   t.equal(streamed.statusCode, 413, 'streamed without a length: 413')
   t.same(await stored(app), before, 'no consumer stored')
 
-  const small = await app.inject({ method: 'POST', url, headers: adminHeaders, payload: { name: 'Small', key: 'small', secret: 's' } })
+  const small = await app.inject({ method: 'POST', url, headers: adminHeaders, payload: { name: 'Small', key: 'small', secret: 'small-consumer-secret-1' } })
   t.equal(small.statusCode, 201, 'a body under the limit is created')
 })

@@ -33,7 +33,8 @@ t.test('services validate their own input (the CLI has no Ajv in front)', async 
     loginUrl: 'https://tool.example.org/lti/1.3/login',
     redirectUri: 'https://tool.example.org/lti/1.3/launch',
     jwksUrl: 'https://tool.example.org/lti/1.3/jwks',
-    targetLinkUriTemplate: 'https://tool.example.org/lti/1.3/courses/{course_id}/{usage_id}'
+    targetLinkUriTemplate: 'https://tool.example.org/lti/1.3/courses/{course_id}/{usage_id}',
+    deepLinkingUrl: 'https://tool.example.org/lti/1.3/deep-linking/launch'
   })
   t.match(reg, { deploymentPolicy: 'strict', allowedAlgorithms: ['RS256'], tokenMaxAge: 300, deployments: [] })
 })

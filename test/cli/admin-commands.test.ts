@@ -141,7 +141,8 @@ t.test('registrations and deployments; the API sees what the CLI wrote', async t
     loginUrl: 'https://tool.example.org/lti/1.3/login',
     redirectUri: 'https://tool.example.org/lti/1.3/launch',
     jwksUrl: 'https://tool.example.org/lti/1.3/jwks',
-    targetLinkUriTemplate: 'https://tool.example.org/lti/1.3/courses/{course_id}/{usage_id}'
+    targetLinkUriTemplate: 'https://tool.example.org/lti/1.3/courses/{course_id}/{usage_id}',
+    deepLinkingUrl: 'https://tool.example.org/lti/1.3/deep-linking/launch'
   })
   const human = await cli(['registrations', 'show', String(reg.id)])
   t.match(human.out, /enter these on the platform:\nloginUrl:\s+https:\/\/tool\.example\.org\/lti\/1\.3\/login/)

@@ -145,11 +145,11 @@ t.test('feature switches: no worker, no admin API, without re-listing plugins', 
 })
 
 /**
- * Runs test/compose/services-child.ts; resolves with its output and exit code, 'still running' when
+ * Runs test/support/compose-services-child.ts; resolves with its output and exit code, 'still running' when
  * it is alive `waitMs` after it started everything, or 'never started' after two minutes without.
  */
 function runChild (env: Record<string, string>, close: boolean, waitMs: number): Promise<{ out: string, err: string, code: number | null | 'still running' | 'never started' }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/compose/services-child.ts')], {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/support/compose-services-child.ts')], {
     cwd: ROOT,
     env: { ...process.env, CHILD_ENV: JSON.stringify(env), CLOSE: close ? 'yes' : 'no' },
     stdio: ['ignore', 'pipe', 'pipe']

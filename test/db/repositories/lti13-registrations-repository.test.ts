@@ -17,7 +17,7 @@ t.test('registrations round trip and are found by issuer (and client id)', async
   const a = await repo.insert(registration())
   const b = await repo.insert(registration({ clientId: '2000', deploymentPolicy: 'record' }))
   await repo.insert(registration({ issuer: 'https://moodle.example.edu', clientId: '1000' }))
-  t.same(await repo.findById(a), { id: a, ...registration() })
+  t.same(await repo.findById(a), { id: a, selectableBlockTypes: null, ...registration() }, 'selectable block types default to the built-in list (null)')
   t.same((await repo.findByIssuer('https://canvas.instructure.com')).map(r => r.id), [a, b])
   t.same((await repo.findByIssuer('https://canvas.instructure.com', '2000')).map(r => [r.id, r.deploymentPolicy]), [[b, 'record']])
   t.same(await repo.findByIssuer('https://canvas.instructure.com/'), [], 'issuers compare exactly')

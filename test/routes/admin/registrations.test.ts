@@ -40,7 +40,8 @@ t.test('create, list, show, change and delete a registration with deployments', 
     loginUrl: 'https://lti.example.org/lti/1.3/login',
     redirectUri: 'https://lti.example.org/lti/1.3/launch',
     jwksUrl: 'https://lti.example.org/lti/1.3/jwks',
-    targetLinkUriTemplate: 'https://lti.example.org/lti/1.3/courses/{course_id}/{usage_id}'
+    targetLinkUriTemplate: 'https://lti.example.org/lti/1.3/courses/{course_id}/{usage_id}',
+    deepLinkingUrl: 'https://lti.example.org/lti/1.3/deep-linking/launch'
   })
 
   const list = await app.inject({ method: 'GET', url, headers: adminHeaders })
