@@ -13,7 +13,7 @@ const HOUR = 3_600_000
 async function seed (app: FastifyInstance) {
   const knex: Knex = app.knex
   const at = Date.now() - 2 * HOUR
-  const consumer = async (key: string) => (await app.inject({ method: 'POST', url: '/admin/api/v1/lti11/consumers', headers: adminHeaders, payload: { name: key, key, secret: 'secret-' + key } })).json().id as number
+  const consumer = async (key: string) => (await app.inject({ method: 'POST', url: '/admin/api/v1/lti11/consumers', headers: adminHeaders, payload: { name: key, key, secret: 'secret-' + key + '-0123456789' } })).json().id as number
   const registration = async (clientId: string) => (await app.inject({
     method: 'POST', url: '/admin/api/v1/lti13/registrations', headers: adminHeaders,
     payload: { name: clientId, issuer: 'https://platform.example.edu', clientId, authLoginUrl: 'https://platform.example.edu/auth', authTokenUrl: 'https://platform.example.edu/token', jwksUrl: 'https://platform.example.edu/jwks' }
